@@ -1,0 +1,92 @@
+"""From command string to argv, and the whitelist check: one place for both (spec section 2, 3.1).
+
+No shell is ever involved. The two executor kinds tokenize alike except for empty quoted arguments
+and unbalanced quotes, where each keeps the reference's exact behaviour (see the table in
+``executors.md`` section 2 and ``tests/test_command.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from tui.core.errors import ExecError, invalid
+
+Kind = Literal["native", "docker"]
+
+#: Go's ``unicode.IsSpace`` set: what ``strings.TrimSpace`` removes in the reference.
+#: Python's ``str.strip()`` would also remove U+001C..U+001F, which Go keeps.
+GO_SPACE = frozenset(
+    "\t\n\v\f\r \u0085\u00a0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def go_trim_space(text: str) -> str:
+    """Trim leading and trailing white space as Go's ``strings.TrimSpace`` does."""
+    start, end = 0, len(text)
+    while start < end and text[start] in GO_SPACE:
+        start += 1
+    while end > start and text[end - 1] in GO_SPACE:
+        end -= 1
+    return text[start:end]
+
+
+def tokenize(command: str, kind: Kind = "native") -> list[str]:
+    """Split ``command`` into argv with the reference's rules for ``kind``.
+
+    Only the ASCII space separates arguments, outside quotes; ``'`` and ``"`` quote, the same
+    character closes; quoted text joins its neighbours; a backslash is literal. The native kind keeps
+    an empty quoted argument (``echo ''`` gives ``["echo", ""]``) and, for an unbalanced quote, puts the
+    quote character back in front of the last argument; the docker kind drops both. An empty list means
+    "no command".
+    """
+    text = go_trim_space(command)
+    args: list[str] = []
+    current: list[str] = []
+    quote = ""
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = ""
+                if kind == "native" and not current:
+                    args.append("")
+            else:
+                current.append(ch)
+        elif ch in ("'", '"'):
+            quote = ch
+        elif ch == " ":
+            if current:
+                args.append("".join(current))
+                current = []
+        else:
+            current.append(ch)
+    if quote and kind == "native":
+        args.append(quote + "".join(current))
+    elif current:
+        args.append("".join(current))
+    return args
+
+
+def check_whitelist(command: str, whitelist: Sequence[str] | None) -> None:
+    """Refuse ``command`` unless it is exactly one of ``whitelist`` (no trimming, no folding).
+
+    An empty or absent whitelist allows everything. Every path that runs a command (console, command
+    line, Lua) goes through this one check, before anything runs.
+
+    Raises:
+        ExecError: invalid ``command not allowed: <cmd>``, with the command in ``details``.
+    """
+    if whitelist and command not in whitelist:
+        raise command_not_allowed(command)
+
+
+def command_not_allowed(command: str) -> ExecError:
+    """The whitelist refusal, shared so that every path words it the same."""
+    return invalid(f"command not allowed: {command}", command=command)
+
+
+def is_loader_variable(name: str) -> bool:
+    """True for dynamic-loader variables (``LD_*``, ``DYLD_*``) that could hijack a whitelisted program."""
+    return name.startswith(("LD_", "DYLD_"))

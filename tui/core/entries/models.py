@@ -1,0 +1,155 @@
+"""Entries as loaded from YAML: frozen, typed, and carrying where they came from.
+
+The loader (``tui.core.entries.loader``) produces a :class:`LoadResult`; nothing downstream looks at
+YAML again. Every :class:`Problem` names file, line, entry id and field, so that ``execdeck check``,
+the console's Problems view and the tests all speak of the same place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+NATIVE_KIND = "exec.native"
+DOCKER_KIND = "exec.docker"
+EXECUTOR_KINDS = (NATIVE_KIND, DOCKER_KIND)
+
+
+def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """A read-only view of a copy of ``data`` (entries are shared between threads)."""
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was declared: a file and a 1-based line (0 when unknown)."""
+
+    path: Path
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in an entry file.
+
+    ``entry_id`` and ``field`` are empty when the problem concerns the whole file (bad YAML, no
+    namespace). ``hint`` holds advice such as ``did you mean 'memory_limit'?``. ``severity`` is
+    ``"error"`` when the entry (or file) was not loaded, ``"warning"`` when it was loaded anyway
+    (unknown fields).
+    """
+
+    location: Location
+    message: str
+    entry_id: str = ""
+    field: str = ""
+    hint: str = ""
+    severity: str = "error"
+
+    def format(self) -> str:
+        """``file:line: id.field: message (hint)``: the line ``execdeck check`` prints."""
+        where = self.entry_id
+        if self.field:
+            where = f"{where}.{self.field}" if where else self.field
+        text = f"{self.location}: "
+        if where:
+            text += f"{where}: "
+        text += self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+@dataclass(frozen=True)
+class NativeSpec:
+    """The fields of an ``exec.native`` entry (spec 1.1)."""
+
+    default_work_dir: str = ""
+    default_env: Mapping[str, str] = field(default_factory=frozen_map)
+    command_whitelist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DockerSpec:
+    """The fields of an ``exec.docker`` entry (spec 1.2), with the reference's defaults.
+
+    ``volumes`` keeps the raw ``host:container[:ro]`` strings (validated at load time: each has at
+    least two parts). ``init`` is this product's extra field (default on).
+    """
+
+    image: str
+    host: str = ""
+    default_work_dir: str = ""
+    default_env: Mapping[str, str] = field(default_factory=frozen_map)
+    command_whitelist: tuple[str, ...] = ()
+    network_mode: str = ""
+    volumes: tuple[str, ...] = ()
+    user: str = ""
+    memory_limit: int = 0
+    cpu_quota: int = 0
+    pids_limit: int = 0
+    auto_remove: bool = False
+    read_only_rootfs: bool = False
+    no_new_privileges: bool = False
+    cap_drop: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    tmpfs: Mapping[str, str] = field(default_factory=frozen_map)
+    init: bool = True
+
+
+ExecutorSpec = NativeSpec | DockerSpec
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of an entry file.
+
+    ``spec`` is ``None`` for kinds other than ``exec.native``/``exec.docker`` ("not an executor").
+    ``source`` is the entry's own YAML text (for the console's details view), ``location`` the line
+    of its ``name``/first key.
+    """
+
+    id: str
+    namespace: str
+    name: str
+    kind: str
+    location: Location
+    meta: Mapping[str, Any] = field(default_factory=frozen_map)
+    spec: ExecutorSpec | None = None
+    source: str = ""
+
+    @property
+    def is_executor(self) -> bool:
+        return self.spec is not None
+
+    @property
+    def whitelist(self) -> tuple[str, ...]:
+        return self.spec.command_whitelist if self.spec is not None else ()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Everything that loaded, and every problem found, across all files at once."""
+
+    entries: tuple[Entry, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    files: tuple[Path, ...] = ()
+
+    @property
+    def executors(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.spec is not None)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    def get(self, entry_id: str) -> Entry | None:
+        for entry in self.entries:
+            if entry.id == entry_id:
+                return entry
+        return None

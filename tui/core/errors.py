@@ -1,0 +1,57 @@
+"""Errors of the engine.
+
+Every operation of the engine either returns a value or raises :class:`ExecError`; nothing else
+escapes to an operator. The Lua layer turns an ``ExecError`` into the reference's ``nil, err`` pair,
+the command line and the console show its ``message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from types import MappingProxyType
+
+
+class ErrorKind(str, Enum):
+    """The kinds the reference's ``exec`` module reports (``errors.INVALID``, ``errors.INTERNAL``)."""
+
+    INVALID = "Invalid"
+    INTERNAL = "Internal"
+
+
+class ExecError(Exception):
+    """An error for people: a kind, the plain reason, and details (the command, the id...).
+
+    ``str(err)`` is the message alone, as ``tostring(err)`` is in Lua. ``retryable`` is always false
+    for the errors of this module (SAME as the reference).
+    """
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        details: Mapping[str, str] | None = None,
+        *,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.details: Mapping[str, str] = MappingProxyType(dict(details or {}))
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"ExecError({self.kind.value}, {self.message!r}, {dict(self.details)!r})"
+
+
+def invalid(message: str, **details: str) -> ExecError:
+    """An ``Invalid`` error: a pre-check failed (empty command, closed process...)."""
+    return ExecError(ErrorKind.INVALID, message, details)
+
+
+def internal(message: str, **details: str) -> ExecError:
+    """An ``Internal`` error: something the backend (OS, Docker daemon) reported."""
+    return ExecError(ErrorKind.INTERNAL, message, details)
