@@ -1,0 +1,52 @@
+"""Helpers for engine tests: inline entries, reading to the end, and process-group checks."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tui.core.engine import Engine
+from tui.core.entries.models import NATIVE_KIND, Entry, Location, NativeSpec, frozen_map
+from tui.core.streams import StreamReader
+
+EngineFactory = Callable[..., Engine]
+
+def native_entry(name: str = "native", **fields: Any) -> Entry:
+    if "default_env" in fields:
+        fields["default_env"] = frozen_map(fields["default_env"])
+    if "command_whitelist" in fields:
+        fields["command_whitelist"] = tuple(fields["command_whitelist"])
+    return Entry(id=f"t:{name}", namespace="t", name=name, kind=NATIVE_KIND,
+                 location=Location(Path("inline.yaml"), 1), spec=NativeSpec(**fields))
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def assert_no_group_survives(pgids: list[int], deadline: float = 5.0) -> None:
+    end = time.monotonic() + deadline
+    alive = [g for g in pgids if group_alive(g)]
+    while alive and time.monotonic() < end:
+        time.sleep(0.02)  # polling the OS with a deadline, not waiting for an event we could get
+        alive = [g for g in alive if group_alive(g)]
+    assert not alive, f"process groups left running: {alive}"
+
+
+def read_all(reader: StreamReader, deadline: float = 30.0) -> bytes:
+    """Everything ``reader`` gives until end of output; fails after ``deadline`` seconds."""
+    out = b""
+    end = time.monotonic() + deadline
+    while (chunk := reader.read(65536, timeout=max(0.0, end - time.monotonic()))) is not None:
+        assert chunk or time.monotonic() < end, "no end of output within the deadline"
+        out += chunk
+    return out

@@ -1,0 +1,97 @@
+"""The command line: ``execdeck [check|list|run|lua|prune|...]``; no argument opens the console.
+
+Parsing and dispatch only; each subcommand lives in its own module and the console is imported
+lazily, so ``execdeck run`` never loads Textual. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+
+from tui.cli.common import Interrupted, add_entries_option, error
+from tui.core.errors import ExecError
+
+# subcommand -> (module, help). Each module has ``run(args) -> int`` and may have
+# ``configure(parser)`` for its own options.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "console": ("tui.cli.console", "open the console (the default)"),
+    "check": ("tui.cli.check", "validate the entry files; exit 2 when there are problems"),
+    "list": ("tui.cli.listing", "list the executors with kind and status"),
+    "run": ("tui.cli.run", "run one command through one executor, streaming its output"),
+    "lua": ("tui.cli.lua", "run a Lua script with the exec module"),
+    "prune": ("tui.cli.prune", "remove exited containers that execdeck made"),
+    "history": ("tui.cli.history", "list recorded runs"),
+    "show": ("tui.cli.show", "print a recorded run's output"),
+}
+
+
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", help="executor id, namespace:name")
+    parser.add_argument("command", nargs="+", help="the command string (several words are joined by one space)")
+    parser.add_argument("--env", action="append", default=[], metavar="K=V", help="extra environment (repeatable)")
+    parser.add_argument("--work-dir", default=None, metavar="DIR")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
+
+
+def _configure_list(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+_BUILTIN_OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "run": _configure_run,
+    "list": _configure_list,
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        error(message)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="execdeck", description="A terminal console for command executors.")
+    add_entries_option(parser, dest="global_entries")
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        if importlib.util.find_spec(module_name) is None:
+            continue  # a capability not installed in this build
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        add_entries_option(child)
+        if name in _BUILTIN_OPTIONS:
+            _BUILTIN_OPTIONS[name](child)
+        else:
+            module = importlib.import_module(module_name)
+            configure = getattr(module, "configure", None)
+            if configure is not None:
+                configure(child)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``execdeck`` script. Returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # `--entries` given before the subcommand counts too.
+    args.entries = list(args.global_entries) + list(getattr(args, "entries", []))
+    name = args.subcommand or "console"
+    module_name = SUBCOMMANDS[name][0]
+    try:
+        module = importlib.import_module(module_name)
+        code: int = module.run(args)
+        return code
+    except ExecError as err:
+        error(err.message)
+        return 1
+    except Interrupted as sig:
+        return 128 + sig.signum
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # noqa: BLE001 - no traceback ever reaches an operator
+        error(f"internal error: {type(err).__name__}: {err} (please report it)")
+        return 70

@@ -1,0 +1,75 @@
+"""What every subcommand shares: entry paths, the engine's lifetime, signals, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+from tui.core.engine import Engine
+from tui.core.entries import LoadResult
+from tui.core.entries.loader import load_entries
+from tui.core.entries.paths import resolve_entry_paths
+
+
+class Interrupted(Exception):
+    """SIGINT, SIGTERM or SIGHUP arrived: end the runs, then exit ``128 + signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def add_entries_option(parser: argparse.ArgumentParser, dest: str = "entries") -> None:
+    parser.add_argument(
+        "--entries", action="append", default=[], metavar="PATH", dest=dest,
+        help="an entry file or a folder searched for *.yaml (repeatable); "
+        "default: $EXECDECK_ENTRIES, else ./sample_entries, else the packaged samples",
+    )
+
+
+def load(args: argparse.Namespace) -> LoadResult:
+    """Load the entries named by ``--entries`` or the fallbacks."""
+    return load_entries(resolve_entry_paths(args.entries))
+
+
+def error(message: str) -> None:
+    """One clear line on stderr."""
+    print(f"execdeck: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def engine_session(result: LoadResult, on_signal: threading.Event | None = None) -> Iterator[Engine]:
+    """An engine whose processes (and containers) all end when the block ends, however it ends.
+
+    SIGTERM and SIGHUP are turned into :class:`Interrupted` in the main thread (Python's default
+    handling would skip ``finally`` and leave containers behind); so is SIGINT. When ``on_signal``
+    is given, the first signal only sets it and the caller decides what to do.
+    """
+    engine = Engine(result)
+    previous: dict[int, object] = {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if on_signal is not None and not on_signal.is_set():
+            on_signal.set()
+            return
+        raise Interrupted(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError):  # not the main thread (tests)
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield engine
+    finally:
+        # A second signal during the clean-up must not cut it short.
+        for signum in previous:
+            with contextlib.suppress(ValueError):
+                signal.signal(signum, signal.SIG_IGN)
+        engine.shutdown()
+        for signum, old in previous.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signum, old)  # type: ignore[arg-type]

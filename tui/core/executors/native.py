@@ -1,0 +1,188 @@
+"""The ``exec.native`` executor: host processes with a clean environment (spec section 3).
+
+* No shell: argv comes from the tokenizer. The program is resolved on the **console's own** PATH
+  when the process is created (SAME as the reference; Python's ``subprocess`` would search the
+  child's PATH), and a miss is reported by ``start()``.
+* The environment is exactly ``default_env`` overlaid by the per-call env: nothing is inherited.
+* Each child starts in its own session (process group), so ``close(true)`` ends children and
+  grandchildren alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import select
+import shutil
+import signal
+import subprocess
+import threading
+
+from tui.core.errors import internal
+from tui.core.executors.base import Executor, ExecutorStatus
+from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
+from tui.core.streams import StreamName
+
+# Larger pipes mean fewer wake-ups for fast writers (Linux only; harmless elsewhere).
+_PIPE_SIZE = 1024 * 1024
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_READ_SIZE = 256 * 1024
+
+
+class NativeExecutor(Executor):
+    kind = "native"
+
+    def _backend(self, run: RunSpec) -> ProcessBackend:
+        spec = self.spec
+        env = dict(spec.default_env)
+        env.update(run.env)
+        raw_dir = run.work_dir or spec.default_work_dir
+        work_dir = os.path.normpath(raw_dir) if raw_dir else ""
+        run.work_dir = work_dir
+        return NativeBackend(list(run.argv), env, work_dir)
+
+    def probe(self, timeout: float = 2.0) -> ExecutorStatus:
+        work_dir = self.spec.default_work_dir
+        if work_dir and not os.path.isdir(work_dir):
+            return ExecutorStatus(False, f"work dir {work_dir} does not exist")
+        return ExecutorStatus(True, "ready")
+
+
+def resolve_program(name: str, work_dir: str) -> str | None:
+    """Where ``name`` is, looked up as the reference does; ``None`` when it is not found.
+
+    A name without ``/`` is searched on the console's own PATH; a relative path with ``/`` is taken
+    against the work dir.
+    """
+    if "/" in name:
+        return name if os.path.isabs(name) else os.path.join(work_dir or os.getcwd(), name)
+    return shutil.which(name, path=os.environ.get("PATH", os.defpath))
+
+
+class NativeBackend(ProcessBackend):
+    """A host process in its own session, with three pipes and two pump threads."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], work_dir: str) -> None:
+        self.argv = argv
+        self.env = env
+        self.work_dir = work_dir
+        # Resolved now, "when the process is created", so a later PATH change cannot matter.
+        self.program = resolve_program(argv[0], work_dir) if argv else None
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._stdin_lock = threading.Lock()
+        self._stdin_closed = False
+        self._returncode: int | None = None
+
+    def launch(self, sink: OutputSink) -> None:
+        if not self.argv:
+            raise internal("exec: no command")
+        if self.work_dir and not os.path.isdir(self.work_dir):
+            reason = "is not a directory" if os.path.exists(self.work_dir) else "does not exist"
+            raise internal(f"work dir {self.work_dir} {reason}", work_dir=self.work_dir)
+        if self.program is None:
+            raise internal(f'exec: "{self.argv[0]}": executable file not found in $PATH')
+        try:
+            self._popen = subprocess.Popen(
+                [self.program, *self.argv[1:]], executable=self.program,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self.env, cwd=self.work_dir or None, start_new_session=True, close_fds=True,
+            )
+        except OSError as err:
+            raise internal(f"fork/exec {self.program}: {err.strerror or err}", command=" ".join(self.argv)) from err
+        self.handle = str(self._popen.pid)
+        assert self._popen.stdout is not None and self._popen.stderr is not None
+        for name, pipe in (("stdout", self._popen.stdout), ("stderr", self._popen.stderr)):
+            fd = pipe.fileno()
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
+            threading.Thread(target=_pump, args=(fd, pipe, name, sink), name=f"pump-{name}-{self.handle}",
+                             daemon=True).start()
+
+    def wait_exit(self) -> ExitInfo:
+        assert self._popen is not None
+        code = self._popen.wait()
+        self._returncode = code
+        if code < 0:
+            return ExitInfo(code=None, signal=-code)
+        return ExitInfo(code=code)
+
+    def write_stdin(self, data: bytes, cancel: threading.Event | None = None) -> None:
+        assert self._popen is not None and self._popen.stdin is not None
+        with self._stdin_lock:
+            if self._stdin_closed:
+                raise internal("write to stdin: stdin is closed")
+            fd = self._popen.stdin.fileno()
+            view = memoryview(data)
+            os.set_blocking(fd, False)
+            try:
+                while view:
+                    if cancel is not None and cancel.is_set():
+                        from tui.core.streams import Cancelled
+                        raise Cancelled()
+                    _, ready, _ = select.select([], [fd], [], 0.1)
+                    if not ready:
+                        continue
+                    try:
+                        written = os.write(fd, view)
+                    except BlockingIOError:
+                        continue
+                    except OSError as err:
+                        if err.errno == errno.EPIPE:
+                            raise internal("write to stdin: the process closed its input") from err
+                        raise internal(f"write to stdin: {err.strerror}") from err
+                    view = view[written:]
+            finally:
+                with contextlib.suppress(OSError):
+                    os.set_blocking(fd, True)
+
+    def close_stdin(self) -> None:
+        assert self._popen is not None and self._popen.stdin is not None
+        with self._stdin_lock:
+            if not self._stdin_closed:
+                self._stdin_closed = True
+                with contextlib.suppress(OSError):
+                    self._popen.stdin.close()
+
+    def send_signal(self, signum: int) -> None:
+        assert self._popen is not None
+        if self._popen.poll() is not None:
+            raise internal("os: process already finished")
+        try:
+            self._popen.send_signal(signum)
+        except (OSError, ValueError) as err:
+            raise internal(f"signal {signum}: {err}") from err
+
+    def terminate(self, force: bool) -> None:
+        if self._popen is None:
+            return
+        sig = signal.SIGKILL if force else signal.SIGTERM
+        # The child leads its own session: the group id is its pid, and the group outlives it
+        # while grandchildren run, so signal the group even after the leader exited.
+        with contextlib.suppress(OSError):
+            os.killpg(self._popen.pid, sig)
+
+    def cleanup(self) -> None:
+        if self._popen is not None and self._popen.stdin is not None:
+            with self._stdin_lock:
+                self._stdin_closed = True
+                with contextlib.suppress(OSError):
+                    self._popen.stdin.close()
+
+
+def _pump(fd: int, pipe: object, name: StreamName, sink: OutputSink) -> None:
+    """Move a pipe's bytes into the sink until end of file (runs on its own thread)."""
+    try:
+        while True:
+            try:
+                data = os.read(fd, _READ_SIZE)
+            except OSError:
+                break
+            if not data:
+                break
+            sink.write(name, data)
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.close()  # type: ignore[attr-defined]
+        sink.end_stream(name)

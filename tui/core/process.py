@@ -1,0 +1,449 @@
+"""Processes: the state machine of spec section 5, shared by every executor kind.
+
+A :class:`Process` is made by an executor (``Executor.exec``) around a :class:`ProcessBackend`, the
+small interface each kind implements (a host process, a container). The process owns the streams,
+the readers, the subscribers, the time limit and the exit status; the backend only launches, pumps
+output into the :class:`OutputSink`, signals and reports how the thing ended. A new backend kind needs
+no change here.
+
+Threads: the backend's pump threads call :meth:`OutputSink.write`; one waiter thread per started
+process calls :meth:`ProcessBackend.wait_exit`. Every public method is safe to call from any thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import signal as _signal
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from tui.core.errors import ExecError, internal, invalid
+from tui.core.streams import DEFAULT_CAP, Cancelled, StreamBuffer, StreamName, StreamReader
+
+#: Seconds between SIGTERM and SIGKILL when a time limit passes or a script ends.
+KILL_GRACE = 2.0
+
+Subscriber = Callable[[StreamName, bytes], None]
+
+
+class ProcessState(str, Enum):
+    CREATED = "created"
+    STARTED = "started"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    """How the backend saw the end: what :meth:`ProcessBackend.wait_exit` returns.
+
+    ``code`` is the exit status as the backend reports it (a container's status code is already
+    ``128+n`` after a signal); ``signal`` is set when a host process died of a signal.
+    ``error`` is set when the backend lost track of the process (daemon gone): the run still ends.
+    """
+
+    code: int | None
+    signal: int | None = None
+    oom_killed: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    """The end of a run, as every consumer (Lua, command line, console, records) sees it."""
+
+    code: int | None
+    signal: int | None = None
+    timed_out: bool = False
+    timeout: float | None = None
+    oom_killed: bool = False
+    error: str | None = None
+
+    @property
+    def lua_code(self) -> int:
+        """What ``proc:wait()`` returns in Lua: ``-1`` for a signal death (SAME)."""
+        if self.signal is not None or self.code is None:
+            return -1
+        return self.code
+
+    @property
+    def shell_code(self) -> int:
+        """The exit code for ``execdeck run``: 124 on time limit, ``128+n`` for a signal."""
+        if self.timed_out:
+            return 124
+        if self.signal is not None:
+            return 128 + self.signal
+        if self.code is None:
+            return 1
+        return self.code
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0 and self.signal is None and not self.timed_out and self.error is None
+
+    def describe(self) -> str:
+        """A short human phrase: ``exited 0``, ``killed by SIGTERM``, ``timed out after 5s``..."""
+        if self.error:
+            return self.error
+        if self.timed_out:
+            return f"timed out after {self.timeout:g}s"
+        if self.oom_killed:
+            return "killed: out of memory"
+        if self.signal is not None:
+            return f"killed by {signal_name(self.signal)}"
+        return f"exited {self.code}"
+
+
+def signal_name(signum: int) -> str:
+    """``SIGTERM`` for 15; ``signal 99`` for numbers this OS does not name."""
+    try:
+        return _signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+class OutputSink(ABC):
+    """Where a backend's pump puts output. ``write`` may block (backpressure)."""
+
+    @abstractmethod
+    def write(self, stream: StreamName, data: bytes) -> None: ...
+
+    @abstractmethod
+    def end_stream(self, stream: StreamName) -> None:
+        """No more output will come on ``stream`` (the pipe or the attach stream ended)."""
+
+
+class ProcessBackend(ABC):
+    """One running thing of one executor kind: the contract the process model relies on.
+
+    * ``launch`` starts it and its pumps, or raises :class:`ExecError` (internal, with the OS or
+      daemon message) having started nothing. Called at most once.
+    * ``wait_exit`` blocks until it ended and returns :class:`ExitInfo`; called once, on the waiter
+      thread, after a successful launch. It must return even if the daemon goes away.
+    * ``write_stdin``, ``close_stdin``, ``send_signal`` raise :class:`ExecError` on failure;
+      ``write_stdin`` blocks until all bytes are written or ``cancel`` is set.
+    * ``terminate`` is best effort and never raises: SIGTERM, or SIGKILL with ``force``, to the
+      whole tree (process group, container).
+    * ``cleanup`` releases what is left (pipes, a kept container's attach socket) after the end;
+      it never raises.
+    """
+
+    #: The pid or container id once launched, for headers and records.
+    handle: str = ""
+
+    @abstractmethod
+    def launch(self, sink: OutputSink) -> None: ...
+
+    @abstractmethod
+    def wait_exit(self) -> ExitInfo: ...
+
+    @abstractmethod
+    def write_stdin(self, data: bytes, cancel: threading.Event | None = None) -> None: ...
+
+    @abstractmethod
+    def close_stdin(self) -> None: ...
+
+    @abstractmethod
+    def send_signal(self, signum: int) -> None: ...
+
+    @abstractmethod
+    def terminate(self, force: bool) -> None: ...
+
+    def cleanup(self) -> None:  # noqa: B027 - optional hook
+        """Release resources after the end (default: nothing)."""
+
+
+_seq = itertools.count()
+
+
+def new_run_id() -> str:
+    """A short unique run id (also the label of a run's container)."""
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class RunSpec:
+    """What a process was asked to run: recorded, shown in headers, never changed after create."""
+
+    executor_id: str
+    kind: str
+    command: str
+    argv: tuple[str, ...]
+    work_dir: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    source: str = "api"
+    run_id: str = field(default_factory=new_run_id)
+
+
+class Process(OutputSink):
+    """One run of one command: states created -> started -> closed (spec section 5).
+
+    Every method returns a value or raises :class:`ExecError`; the Lua layer maps those to
+    ``value, nil`` / ``nil, err``. Output is buffered per stream (see :mod:`tui.core.streams`) and
+    stays readable after :meth:`wait`.
+    """
+
+    def __init__(self, spec: RunSpec, backend: ProcessBackend, *, buffer_cap: int = DEFAULT_CAP) -> None:
+        self.spec = spec
+        self.backend = backend
+        self._lock = threading.RLock()
+        self._order = threading.Lock()  # keeps subscribers' view in arrival order across streams
+        self._state = ProcessState.CREATED
+        self._start_failed: ExecError | None = None
+        self._buffers: dict[StreamName, StreamBuffer] = {
+            "stdout": StreamBuffer("stdout", buffer_cap),
+            "stderr": StreamBuffer("stderr", buffer_cap),
+        }
+        self._streams: dict[StreamName, StreamReader] = {}
+        self._subscribers: list[Subscriber] = []
+        self._exit_callbacks: list[Callable[[Process], None]] = []
+        self._exited = threading.Event()
+        self._streams_done = threading.Event()
+        self._exit: ExitStatus | None = None
+        self._timed_out = False
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
+
+    @property
+    def state(self) -> ProcessState:
+        return self._state
+
+    @property
+    def handle(self) -> str:
+        return self.backend.handle
+
+    @property
+    def running(self) -> bool:
+        """Launched and not yet ended."""
+        return self.started_at is not None and not self._exited.is_set()
+
+    @property
+    def exit_status(self) -> ExitStatus | None:
+        return self._exit
+
+    @property
+    def start_error(self) -> ExecError | None:
+        return self._start_failed
+
+    def buffer(self, stream: StreamName) -> StreamBuffer:
+        return self._buffers[stream]
+
+    # -- operations of spec section 5 ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Launch. Raises invalid when closed or already started (even after a failed start)."""
+        with self._lock:
+            if self._state is ProcessState.CLOSED:
+                raise invalid("process is closed")
+            if self._state is ProcessState.STARTED:
+                raise invalid("process already started")
+            self._state = ProcessState.STARTED
+            try:
+                self.backend.launch(self)
+            except ExecError as err:
+                self._start_failed = err
+                self._end_streams()
+                self._finish(ExitStatus(code=None, error=err.message), run_callbacks=True)
+                raise
+            self.started_at = time.time()
+        threading.Thread(target=self._wait_thread, name=f"wait-{self.run_id}", daemon=True).start()
+        if self.spec.timeout is not None and self.spec.timeout > 0:
+            threading.Thread(target=self._time_limit, name=f"timeout-{self.run_id}", daemon=True).start()
+
+    def wait(self, cancel: threading.Event | None = None) -> ExitStatus:
+        """Mark the process closed at once, then block until it ended.
+
+        Any exit status is a value. Raises invalid when closed or not started, internal ``process
+        is not running`` after a failed start, internal with the backend's message when the backend
+        lost the process, :class:`Cancelled` when ``cancel`` is set while waiting.
+        """
+        with self._lock:
+            self._check_usable()
+            self._state = ProcessState.CLOSED
+            if self._start_failed is not None:
+                raise internal("process is not running")
+        while not self._exited.wait(0.1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+        status = self._exit
+        assert status is not None
+        if status.error is not None:
+            raise internal(status.error, command=self.spec.command)
+        return status
+
+    def signal(self, signum: int) -> None:
+        """Send signal ``signum``. Invalid when closed or not started."""
+        with self._lock:
+            self._check_usable()
+            if self._start_failed is not None:
+                raise internal("process is not running")
+        self.backend.send_signal(signum)
+
+    def write_stdin(self, data: bytes, cancel: threading.Event | None = None) -> None:
+        """Write all of ``data``; ``b""`` closes stdin (end of input, BETTER)."""
+        with self._lock:
+            self._check_usable()
+            if self._start_failed is not None:
+                raise internal("process is not running")
+        if data:
+            self.backend.write_stdin(data, cancel)
+        else:
+            self.backend.close_stdin()
+
+    def stream(self, name: StreamName) -> StreamReader:
+        """The process's own reader of ``name`` (Lua's ``stdout_stream()``): the same one each call."""
+        with self._lock:
+            if self._state is ProcessState.CLOSED:
+                raise invalid("process is closed")
+            reader = self._streams.get(name)
+            if reader is None or reader.closed:
+                reader = self._streams[name] = self._buffers[name].open_reader()
+            return reader
+
+    def open_reader(self, name: StreamName) -> StreamReader:
+        """A new, independent reader (the command line, a test): works in every state."""
+        return self._buffers[name].open_reader()
+
+    def close(self, force: bool = False) -> None:
+        """Always succeeds: SIGTERM (SIGKILL with ``force``) to a running process, then closed."""
+        with self._lock:
+            was_running = self.running
+            self._state = ProcessState.CLOSED
+        if was_running:
+            self.backend.terminate(force)
+
+    def _check_usable(self) -> None:
+        if self._state is ProcessState.CLOSED:
+            raise invalid("process is closed")
+        if self._state is ProcessState.CREATED:
+            raise invalid("process not started: call start() first")
+
+    # -- observation -------------------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber, *, replay: bool = True) -> Callable[[], None]:
+        """Call ``callback(stream, data)`` for every chunk, in arrival order across both streams.
+
+        With ``replay`` the retained output is delivered first, so a late subscriber misses nothing
+        still held. Callbacks run on pump threads and must be quick; they must not call back into
+        this process. Returns a function that unsubscribes.
+        """
+        with self._order:
+            if replay:
+                chunks = [(seq, "stdout", data) for seq, data in self._buffers["stdout"].retained()]
+                chunks += [(seq, "stderr", data) for seq, data in self._buffers["stderr"].retained()]
+                for _, name, data in sorted(chunks, key=lambda c: c[0]):
+                    callback(name, data)  # type: ignore[arg-type]
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._order:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def add_exit_callback(self, callback: Callable[[Process], None]) -> None:
+        """Call ``callback(process)`` once the process ended and both streams reached their end
+        (at once if that already happened). Runs on the waiter thread."""
+        with self._lock:
+            if not self._streams_done.is_set() or not self._exited.is_set():
+                self._exit_callbacks.append(callback)
+                return
+        callback(self)
+
+    def wait_done(self, timeout: float | None = None) -> bool:
+        """Block until ended and both streams closed; True when that happened within ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for event in (self._exited, self._streams_done):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not event.wait(left):
+                return False
+        return True
+
+    def wait_exited(self, timeout: float | None = None) -> bool:
+        """Block until the process ended (streams may still be draining), without closing it."""
+        return self._exited.wait(timeout)
+
+    # -- OutputSink (called by the backend's pumps) ---------------------------------------------
+
+    def write(self, stream: StreamName, data: bytes) -> None:
+        buffer = self._buffers[stream]
+        buffer.wait_for_space()
+        with self._order:
+            seq = next(_seq)
+            for callback in self._subscribers:
+                try:
+                    callback(stream, data)
+                except Exception:  # noqa: BLE001 - a broken subscriber must not stop the output
+                    pass
+            buffer.append(data, seq)
+
+    def end_stream(self, stream: StreamName) -> None:
+        self._buffers[stream].close()
+        if all(b.eof for b in self._buffers.values()):
+            self._streams_done.set()
+            self._maybe_run_callbacks()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _end_streams(self) -> None:
+        for name in ("stdout", "stderr"):
+            self._buffers[name].close()  # type: ignore[index]
+        self._streams_done.set()
+
+    def _wait_thread(self) -> None:
+        try:
+            info = self.backend.wait_exit()
+        except ExecError as err:
+            info = ExitInfo(code=None, error=err.message)
+        except Exception as err:  # noqa: BLE001 - the run must end whatever the backend did
+            info = ExitInfo(code=None, error=f"lost the process: {err}")
+        self._finish(ExitStatus(
+            code=info.code, signal=info.signal, timed_out=self._timed_out, timeout=self.spec.timeout,
+            oom_killed=info.oom_killed, error=info.error,
+        ), run_callbacks=False)
+        self._maybe_run_callbacks()
+        # A grandchild may still hold the pipes; cleanup waits for the pumps to end with it.
+        self._streams_done.wait()
+        self.backend.cleanup()
+
+    def _finish(self, status: ExitStatus, *, run_callbacks: bool) -> None:
+        with self._lock:
+            if self._exited.is_set():
+                return
+            self._exit = status
+            self.ended_at = time.time()
+            self._exited.set()
+        if run_callbacks:
+            self._maybe_run_callbacks()
+
+    def _maybe_run_callbacks(self) -> None:
+        with self._lock:
+            if not (self._exited.is_set() and self._streams_done.is_set()):
+                return
+            callbacks, self._exit_callbacks = self._exit_callbacks, []
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception:  # noqa: BLE001 - one observer's bug must not hide the end from others
+                pass
+
+    def _time_limit(self) -> None:
+        assert self.spec.timeout is not None
+        if self._exited.wait(self.spec.timeout):
+            return
+        self._timed_out = True
+        self.backend.terminate(False)
+        if not self._exited.wait(KILL_GRACE):
+            self.backend.terminate(True)

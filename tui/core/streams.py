@@ -1,0 +1,233 @@
+"""Output streams: one bounded buffer per stream, many readers, each with its own position.
+
+A process has two :class:`StreamBuffer` objects (stdout, stderr), filled by the backend's pump and
+read by any number of :class:`StreamReader` objects (a Lua stream, the command line...). Each reader
+keeps its own cursor, so reading from Lua never takes output away from the console's pane.
+
+Memory stays bounded by ``cap`` bytes per stream:
+
+* while pull readers exist, data older than the slowest reader is dropped, and when the slowest
+  reader is ``cap`` bytes behind, :meth:`StreamBuffer.wait_for_space` blocks the pump: the child then
+  blocks on a full pipe, exactly as with a plain pipe (backpressure, never loss);
+* with no pull reader, the buffer keeps the most recent ``cap`` bytes (a ring) so that a process
+  nobody reads can never hang its own ``wait()``, and a reader opened later (even after ``wait()``)
+  still sees what is retained. ``dropped`` counts what the ring let go.
+
+Push subscribers (the console pane, run records) get every chunk as it arrives through
+:class:`tui.core.process.Process.subscribe`; they never hold data here.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import deque
+from typing import Literal
+
+from tui.core.errors import ErrorKind, ExecError, invalid
+
+StreamName = Literal["stdout", "stderr"]
+
+#: Upper bound of one ``read`` (SAME as the reference).
+MAX_READ = 65536
+#: Default size of one ``read`` when the caller gives none (SAME as the reference).
+DEFAULT_READ = 32768
+#: Default bound of buffered, unread bytes per stream.
+DEFAULT_CAP = 4 * 1024 * 1024
+
+# A reader's blocking wait wakes this often to look at its cancel event.
+_POLL = 0.1
+
+
+class Cancelled(ExecError):
+    """A blocking call ended because its caller was cancelled (a Lua chunk, ``ctrl+c``)."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorKind.INTERNAL, "cancelled")
+
+
+class StreamBuffer:
+    """The retained output of one stream of one process. Thread-safe.
+
+    Positions are absolute byte offsets since the start of the stream. Chunks are kept whole, in a
+    deque numbered by a global chunk index, so a reader finds its place in O(1) near either end.
+    """
+
+    def __init__(self, name: StreamName, cap: int = DEFAULT_CAP) -> None:
+        self.name: StreamName = name
+        self.cap = max(1, cap)
+        self._cond = threading.Condition()
+        # Each chunk: (start offset, arrival sequence number, data).
+        self._chunks: deque[tuple[int, int, bytes]] = deque()
+        self._first_index = 0  # global index of self._chunks[0]
+        self._start = 0  # offset of the first retained byte
+        self._end = 0  # offset one past the last byte written
+        self._eof = False
+        self._readers: weakref.WeakSet[StreamReader] = weakref.WeakSet()
+        self.dropped = 0
+        self.lines = 0
+
+    # -- writer side -------------------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        """Bytes written to this stream so far."""
+        return self._end
+
+    @property
+    def eof(self) -> bool:
+        return self._eof
+
+    def wait_for_space(self, stop: threading.Event | None = None) -> None:
+        """Block while the slowest pull reader is ``cap`` bytes behind (backpressure).
+
+        Returns at once when there is room, when no pull reader exists, or when ``stop`` is set.
+        """
+        with self._cond:
+            while not (stop is not None and stop.is_set()):
+                floor = self._reader_floor()
+                if floor is None or self._end - floor < self.cap:
+                    return
+                self._cond.wait(_POLL)
+
+    def append(self, data: bytes, seq: int) -> None:
+        """Add a chunk (called by the pump after :meth:`wait_for_space`)."""
+        if not data:
+            return
+        with self._cond:
+            self._chunks.append((self._end, seq, data))
+            self._end += len(data)
+            self.lines += data.count(b"\n")
+            self._evict()
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Mark the end of the stream: readers get ``None`` once they have read everything."""
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def retained(self) -> list[tuple[int, bytes]]:
+        """The retained chunks as ``(sequence number, data)``, for a subscriber's replay."""
+        with self._cond:
+            return [(seq, data) for _, seq, data in self._chunks]
+
+    # -- reader side -------------------------------------------------------------------------
+
+    def open_reader(self) -> StreamReader:
+        """A new reader positioned at the oldest retained byte."""
+        with self._cond:
+            reader = StreamReader(self, self._first_index, 0, self._start)
+            self._readers.add(reader)
+            return reader
+
+    def _reader_floor(self) -> int | None:
+        positions = [r.position for r in self._readers if not r.closed]
+        return min(positions) if positions else None
+
+    def _evict(self) -> None:
+        floor = self._reader_floor()
+        limit = self._end - self.cap if floor is None else floor
+        while self._chunks:
+            start, _, data = self._chunks[0]
+            if start + len(data) > limit:
+                break
+            self._chunks.popleft()
+            self._first_index += 1
+            self._start = start + len(data)
+            if floor is None:
+                self.dropped += len(data)
+
+    def _read(self, reader: StreamReader, size: int, timeout: float | None,
+              cancel: threading.Event | None) -> bytes | None:
+        with self._cond:
+            remaining = timeout
+            while True:
+                if reader.closed:
+                    raise invalid("stream is closed")
+                if reader.position < self._end:
+                    data = self._take(reader, size)
+                    self._evict()
+                    self._cond.notify_all()
+                    return data
+                if self._eof:
+                    return None
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                if remaining is not None and remaining <= 0:
+                    return b""
+                step = _POLL if remaining is None else min(_POLL, remaining)
+                self._cond.wait(step)
+                if remaining is not None:
+                    remaining -= step
+
+    def _take(self, reader: StreamReader, size: int) -> bytes:
+        if reader.index < self._first_index:
+            # The ring let this reader's data go (no pull reader held it): jump to what is left.
+            reader.index, reader.offset, reader.position = self._first_index, 0, self._start
+        parts: list[bytes] = []
+        want = size
+        while want > 0:
+            i = reader.index - self._first_index
+            if i >= len(self._chunks):
+                break
+            data = self._chunks[i][2]
+            piece = data[reader.offset:reader.offset + want] if (reader.offset or want < len(data)) else data
+            parts.append(piece)
+            want -= len(piece)
+            reader.offset += len(piece)
+            if reader.offset >= len(data):
+                reader.index += 1
+                reader.offset = 0
+        out = parts[0] if len(parts) == 1 else b"".join(parts)
+        reader.position += len(out)
+        return out
+
+    def _release(self, reader: StreamReader) -> None:
+        with self._cond:
+            self._readers.discard(reader)
+            self._cond.notify_all()
+
+
+class StreamReader:
+    """One reader of one stream, with its own position (what ``proc:stdout_stream()`` returns).
+
+    ``read`` follows the reference: up to ``min(size, 65536)`` bytes as soon as at least one byte is
+    there, ``None`` at end of output. Unread output stays readable after the process exited.
+    """
+
+    def __init__(self, buffer: StreamBuffer, index: int, offset: int, position: int) -> None:
+        self._buffer = buffer
+        self.index = index
+        self.offset = offset
+        self.position = position
+        self.closed = False
+
+    @property
+    def name(self) -> StreamName:
+        return self._buffer.name
+
+    def read(self, size: int = DEFAULT_READ, *, timeout: float | None = None,
+             cancel: threading.Event | None = None) -> bytes | None:
+        """Block until data, end of stream, ``timeout`` or ``cancel``.
+
+        Returns:
+            bytes (at least one), ``None`` at end of output, or ``b""`` when ``timeout`` passed first.
+
+        Raises:
+            ExecError: invalid ``stream is closed`` after :meth:`close`; :class:`Cancelled` when
+            ``cancel`` was set while waiting.
+        """
+        size = MAX_READ if size > MAX_READ else (DEFAULT_READ if size <= 0 else size)
+        return self._buffer._read(self, size, timeout, cancel)
+
+    def close(self) -> None:
+        """Close this reader; the buffer no longer holds data for it.
+
+        Raises:
+            ExecError: invalid ``stream is closed`` on a second close (Lua turns it into ``false, err``).
+        """
+        if self.closed:
+            raise invalid("stream is closed")
+        self.closed = True
+        self._buffer._release(self)
