@@ -1,0 +1,160 @@
+"""The process model beyond the edge-case table: subscribers, time limits, loader variables."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.core.support import EngineFactory, read_all
+from tui.core.engine import Engine
+from tui.core.errors import ErrorKind, ExecError
+from tui.core.process import Process
+from tui.core.streams import Cancelled
+
+
+def test_a_subscriber_sees_both_streams_in_arrival_order(engine: Engine) -> None:
+    process = engine.get("t:native").exec(
+        "sh -c 'echo 1; sleep 0.05; echo 2 >&2; sleep 0.05; echo 3; sleep 0.05; echo 4 >&2'")
+    seen: list[tuple[str, bytes]] = []
+    process.subscribe(lambda stream, data: seen.append((stream, data)))
+    process.start()
+    process.wait()
+    assert process.wait_done(10)
+    assert seen == [("stdout", b"1\n"), ("stderr", b"2\n"), ("stdout", b"3\n"), ("stderr", b"4\n")]
+
+
+def test_a_late_subscriber_gets_the_retained_output_replayed(engine: Engine) -> None:
+    process = engine.get("t:native").exec("sh -c 'echo out; echo err >&2'")
+    process.start()
+    process.wait()
+    assert process.wait_done(10)
+    seen: list[tuple[str, bytes]] = []
+    process.subscribe(lambda stream, data: seen.append((stream, data)))
+    assert sorted(seen) == [("stderr", b"err\n"), ("stdout", b"out\n")]
+
+
+def test_reading_from_one_reader_takes_nothing_from_another(engine: Engine) -> None:
+    process = engine.get("t:native").exec("seq 1 1000")
+    lua_stream = process.stream("stdout")
+    console = process.open_reader("stdout")
+    process.start()
+    expected = "".join(f"{i}\n" for i in range(1, 1001)).encode()
+    assert read_all(lua_stream) == expected
+    assert read_all(console) == expected
+    process.wait()
+
+
+def test_the_same_stream_object_is_returned_twice(engine: Engine) -> None:
+    process = engine.get("t:native").exec("true")
+    assert process.stream("stdout") is process.stream("stdout")
+    assert process.stream("stderr") is not process.stream("stdout")
+
+
+def test_output_can_be_read_before_and_after_start(engine: Engine) -> None:
+    process = engine.get("t:native").exec("echo early")
+    out = process.stream("stdout")
+    assert out.read(timeout=0) == b""
+    process.start()
+    assert read_all(out) == b"early\n"
+    process.wait()
+
+
+def test_a_time_limit_ends_the_run_and_says_so(engine: Engine) -> None:
+    process = engine.get("t:native").exec("sleep 30", timeout=0.3)
+    process.start()
+    status = process.wait()
+    assert status.timed_out
+    assert status.shell_code == 124
+    assert status.describe() == "timed out after 0.3s"
+
+
+def test_a_time_limit_kills_a_process_that_ignores_sigterm(engine: Engine) -> None:
+    process = engine.get("t:native").exec("""sh -c 'trap "" TERM; while :; do sleep 0.1; done'""", timeout=0.2)
+    process.start()
+    status = process.wait()
+    assert status.timed_out
+    assert status.signal == 9
+
+
+def test_a_non_positive_time_limit_is_invalid(engine: Engine) -> None:
+    with pytest.raises(ExecError, match="timeout must be a positive"):
+        engine.get("t:native").exec("true", timeout=0)
+
+
+@pytest.mark.parametrize("name", ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES"])
+def test_loader_variables_are_refused_on_whitelisted_executors(engine_factory: EngineFactory, name: str) -> None:
+    engine = engine_factory(command_whitelist=["env"])
+    with pytest.raises(ExecError) as caught:
+        engine.get("t:native").exec("env", env={name: "/tmp/evil.so"})
+    assert caught.value.kind is ErrorKind.INVALID
+    assert name in caught.value.message
+    assert caught.value.details["variable"] == name
+
+
+def test_loader_variables_are_allowed_where_any_command_may_run_anyway(engine: Engine) -> None:
+    process = engine.get("t:native").exec("env", env={"LD_LIBRARY_PATH": "/nowhere"})
+    out = process.stream("stdout")
+    process.start()
+    process.wait()
+    assert read_all(out) == b"LD_LIBRARY_PATH=/nowhere\n"
+
+
+def test_a_per_call_path_cannot_choose_which_binary_a_whitelisted_command_runs(
+    engine_factory: EngineFactory, tmp_path: object
+) -> None:
+    import pathlib
+
+    fake = pathlib.Path(str(tmp_path)) / "id"
+    fake.write_text("#!/bin/sh\necho hijacked\n")
+    fake.chmod(0o755)
+    engine = engine_factory(command_whitelist=["id -u"])
+    process = engine.get("t:native").exec("id -u", env={"PATH": str(tmp_path)})
+    out = process.stream("stdout")
+    process.start()
+    process.wait()
+    assert read_all(out).strip().isdigit()
+
+
+def test_a_blocked_wait_returns_when_cancelled(engine: Engine) -> None:
+    process = engine.get("t:native").exec("sleep 30")
+    process.start()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        process.wait(cancel=cancel)
+    process.close(True)
+
+
+def test_the_engine_tells_listeners_about_every_process_before_it_starts(engine: Engine) -> None:
+    seen: list[Process] = []
+    engine.add_listener(seen.append)
+    process = engine.get("t:native").exec("true")
+    assert seen == [process]
+    assert process in engine.processes
+
+
+def test_shutdown_ends_running_processes_and_closes_unstarted_ones(engine: Engine) -> None:
+    running = engine.get("t:native").exec("""sh -c 'trap "" TERM; sleep 100'""")
+    running.start()
+    idle = engine.get("t:native").exec("true")
+    engine.shutdown(grace=0.2)
+    assert running.exit_status is not None and running.exit_status.signal == 9
+    with pytest.raises(ExecError, match="process is closed"):
+        idle.start()
+
+
+def test_exit_callbacks_run_once_the_output_has_ended(engine: Engine) -> None:
+    process = engine.get("t:native").exec("echo bye")
+    done = threading.Event()
+    totals: list[int] = []
+
+    def on_exit(p: Process) -> None:
+        totals.append(p.buffer("stdout").total)
+        done.set()
+
+    process.add_exit_callback(on_exit)
+    process.start()
+    assert done.wait(10)
+    assert totals == [4]
+    process.wait()
