@@ -1,0 +1,1 @@
+"""Tests of the console widgets, themes and settings."""
