@@ -1,0 +1,40 @@
+"""The sample entries: they load cleanly, and the packaged copy is the same file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui.core.entries import DockerSpec, load_entries
+from tui.core.entries.paths import packaged_samples
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_sample_entries_load_without_any_problem() -> None:
+    result = load_entries([REPO / "sample_entries"])
+    assert result.problems == ()
+    assert [e.id for e in result.entries] == ["app:shell", "app:free", "app:sandbox"]
+
+
+def test_the_packaged_samples_are_identical_to_sample_entries() -> None:
+    local = (REPO / "sample_entries" / "_index.yaml").read_bytes()
+    assert (packaged_samples() / "_index.yaml").read_bytes() == local
+
+
+def test_the_sample_sandbox_is_locked_down() -> None:
+    sandbox = load_entries([REPO / "sample_entries"]).get("app:sandbox")
+    assert sandbox is not None and isinstance(sandbox.spec, DockerSpec)
+    spec = sandbox.spec
+    assert spec.image == "execdeck-test/busybox:latest"
+    assert spec.network_mode == "none" and spec.cap_drop == ("ALL",)
+    assert spec.read_only_rootfs and spec.no_new_privileges and spec.auto_remove
+    assert (spec.memory_limit, spec.cpu_quota, spec.pids_limit) == (67108864, 50000, 64)
+    assert spec.command_whitelist
+
+
+def test_the_sample_shell_has_a_whitelist_and_the_free_shell_has_none() -> None:
+    result = load_entries([REPO / "sample_entries"])
+    shell, free = result.get("app:shell"), result.get("app:free")
+    assert shell is not None and free is not None
+    assert "echo hello world" in shell.whitelist and free.whitelist == ()
+    assert shell.meta["comment"]
