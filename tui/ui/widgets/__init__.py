@@ -1,0 +1,1 @@
+"""Widgets of the console, each in its own module."""
