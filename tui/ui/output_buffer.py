@@ -142,8 +142,15 @@ class OutputBuffer:
             self._flags.extend([flag] * len(pieces))
             self.max_width = max(self.max_width, longest)
             return
+        needs_cleaning = _CHUNK_NEEDS_CLEANING.search
+        limit = self.max_line_chars
         for piece in pieces:
-            self._append_rows(flag, clean_line(piece))
+            if needs_cleaning(piece) is None and "\t" not in piece and len(piece) <= limit:
+                self._texts.append(piece)
+                self._flags.append(flag)
+            else:
+                self._append_rows(flag, clean_line(piece))
+        self.max_width = max(self.max_width, min(longest, limit))
 
     def _append_rows(self, flag: int, cleaned: str, ends_line: bool = True) -> None:
         rows = split_rows(cleaned, self.max_line_chars) if len(cleaned) > self.max_line_chars else [cleaned]
