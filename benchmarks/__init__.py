@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `make bench` runs them; see /work/shared/spec/quality.md."""

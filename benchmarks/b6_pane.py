@@ -1,0 +1,145 @@
+"""B6 (pane half): lines per second into one output pane, headless, against Textual's ``Log``.
+
+Product: a thread appends the output as a process reader would (64 KiB chunks of raw bytes) to an
+``OutputPane`` inside a ``RunView``; the pane's timer drains it. Baseline: the same lines written into a
+``Log`` from a thread with ``call_from_thread(log.write_lines, batch)``, 1,000 lines per batch (the way
+``Log`` is fast). Each measure runs from the first byte until every line is in the widget and the screen
+has refreshed. Product and baseline alternate; the ratio is the median of the per-pair ratios.
+
+Key latency: while 200,000 lines stream into the pane, ``up`` is pressed every ~20 ms; the time from
+posting the key to the pane's handler running is recorded, and the p95 reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import threading
+import time
+from typing import Any
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.widgets import Log
+
+from tui.ui.run_info import RunInfo
+from tui.ui.themes import DEFAULT_VARIABLES
+from tui.ui.widgets.output_pane import OutputPane
+from tui.ui.widgets.run_view import RunView
+
+SIZE = (120, 40)
+CHUNK = 64 * 1024
+
+
+def make_lines(count: int) -> list[str]:
+    """Lines like a build log: varied lengths, a few ANSI colours (the pane must parse those)."""
+    return [
+        f"\x1b[32mok\x1b[0m step {i}: compiled module_{i % 97}.c in {i % 13}.{i % 7} ms"
+        if i % 10 == 0
+        else f"step {i}: checking dependency {i % 331} of target {i % 17} ... done"
+        for i in range(count)
+    ]
+
+
+class _PaneApp(App[None]):
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(DEFAULT_VARIABLES)
+
+    def compose(self) -> ComposeResult:
+        yield RunView(RunInfo(executor_id="bench", command="b6"), max_lines=250_000, stdin=False)
+
+
+class _LogApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Log(max_lines=250_000)
+
+
+def _chunks(lines: list[str]) -> list[bytes]:
+    data = ("\n".join(lines) + "\n").encode()
+    return [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
+
+
+async def _measure_pane(lines: list[str], keys: bool = False) -> tuple[float, list[float]]:
+    """Seconds to get every line into the pane (and latencies of keys pressed meanwhile, in ms)."""
+    app = _PaneApp()
+    chunks = _chunks(lines)
+    latencies: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(OutputPane)
+        await pilot.pause()
+        pressed: list[float] = []
+        original = pane.action_cursor
+
+        def timed_cursor(delta: int) -> None:
+            if pressed:
+                latencies.append((time.perf_counter() - pressed.pop()) * 1000)
+            original(delta)
+
+        pane.action_cursor = timed_cursor  # type: ignore[method-assign]
+        start = time.perf_counter()
+
+        def feed() -> None:
+            for chunk in chunks:  # as a process reader would: raw chunks, from its own thread
+                pane.append("stdout", chunk)
+
+        feeder = threading.Thread(target=feed, name="b6-feed")
+        feeder.start()
+        while len(pane.buffer) + pane.buffer.dropped_lines < len(lines):
+            if keys and not pressed:
+                pressed.append(time.perf_counter())
+                app.post_message(events.Key("up", None))
+            await asyncio.sleep(0.02 if keys else 0.005)
+        await pilot.pause()
+        elapsed = time.perf_counter() - start
+        feeder.join()
+    return elapsed, latencies
+
+
+async def _measure_log(lines: list[str]) -> float:
+    app = _LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        log = app.query_one(Log)
+        await pilot.pause()
+        done = threading.Event()
+
+        def feed() -> None:
+            for i in range(0, len(lines), 1000):
+                app.call_from_thread(log.write_lines, lines[i : i + 1000])
+            done.set()
+
+        start = time.perf_counter()
+        threading.Thread(target=feed, name="b6-log-feed").start()
+        while not done.is_set():
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        elapsed = time.perf_counter() - start
+    return elapsed
+
+
+def run_b6(lines: int = 200_000, runs: int = 3) -> dict[str, Any]:
+    """Run B6's pane half; returns the figures as ``benchmarks/results.json`` wants them."""
+    data = make_lines(lines)
+    ratios: list[float] = []
+    products: list[float] = []
+    baselines: list[float] = []
+    for _ in range(runs):
+        product_s, _ = asyncio.run(_measure_pane(data))
+        baseline_s = asyncio.run(_measure_log(data))
+        products.append(lines / product_s)
+        baselines.append(lines / baseline_s)
+        ratios.append(products[-1] / baselines[-1])
+    _, latencies = asyncio.run(_measure_pane(data, keys=True))
+    p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 2 else float("nan")
+    return {
+        "ratio": round(statistics.median(ratios), 3),
+        "product": round(statistics.median(products)),
+        "baseline": round(statistics.median(baselines)),
+        "unit": "lines/s",
+        "runs": runs,
+        "key_p95_ms": round(p95, 1),
+        "key_presses": len(latencies),
+    }
+
+
+if __name__ == "__main__":
+    print(run_b6())
