@@ -243,11 +243,16 @@ class OutputBuffer:
 
         Raises :class:`SearchError` for an empty pattern or an invalid regular expression.
         """
-        compiled = self.compile(pattern, regex, case)
+        return self.spans(self.compile(pattern, regex, case), start)
+
+    def spans(
+        self, compiled: re.Pattern[str], start: int = 0, stop: int | None = None
+    ) -> list[tuple[int, int, int]]:
+        """Non-empty matches of ``compiled`` as ``(row_index, start, end)`` in rows ``start`` to ``stop``."""
         found: list[tuple[int, int, int]] = []
-        for index in self.matching_lines(compiled, start):
+        for index in self.matching_lines(compiled, start, stop):
             spans = (m.span() for m in compiled.finditer(self.plain(index)))
-            found.extend((index, start, end) for start, end in spans if end > start)
+            found.extend((index, begin, end) for begin, end in spans if end > begin)
         return found
 
     def matching_lines(self, compiled: re.Pattern[str], start: int = 0, stop: int | None = None) -> list[int]:

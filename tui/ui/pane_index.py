@@ -27,10 +27,9 @@ class SearchIndex:
 
     def update(self, buffer: OutputBuffer) -> None:
         """Scan the rows completed since the last call; forget matches in dropped rows."""
-        dropped, complete, finditer = buffer.dropped_lines, buffer.complete_count, self.pattern.finditer
-        for index in buffer.matching_lines(self.pattern, self._scanned - dropped, complete):
-            spans = (m.span() for m in finditer(buffer.plain(index)))
-            self.matches.extend((index + dropped, start, end) for start, end in spans if end > start)
+        dropped, complete = buffer.dropped_lines, buffer.complete_count
+        found = buffer.spans(self.pattern, self._scanned - dropped, complete)
+        self.matches.extend((index + dropped, start, end) for index, start, end in found)
         self._scanned = dropped + complete
         if self.matches and self.matches[0][0] < dropped:
             cut = bisect.bisect_left(self.matches, (dropped, -1, -1))
