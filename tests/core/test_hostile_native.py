@@ -30,7 +30,7 @@ ALLOWED = "sh -c 'echo allowed'"
 def test_near_misses_of_an_allowed_command_never_run(engine_factory: EngineFactory, command: str) -> None:
     engine = engine_factory(command_whitelist=[ALLOWED])
     before = set(engine.processes)
-    with pytest.raises(ExecError, match="^command not allowed: "):
+    with pytest.raises(ExecError, match=r"^command not allowed: "):
         engine.get("t:native").exec(command)
     assert set(engine.processes) == before
 
@@ -71,7 +71,7 @@ def test_unbalanced_quotes_run_with_the_quote_kept_as_text(engine: Engine, comma
 
 
 def test_a_missing_program_is_a_clear_start_error(engine: Engine) -> None:
-    with pytest.raises(ExecError, match='^exec: "no-such-tool-42": executable file not found in \\$PATH$'):
+    with pytest.raises(ExecError, match=r'^exec: "no-such-tool-42": executable file not found in \$PATH$'):
         engine.get("t:native").exec("no-such-tool-42 --flag").start()
 
 

@@ -121,7 +121,7 @@ def test_starting_again_after_a_failed_start_is_invalid(engine: Engine) -> None:
     process = engine.get("t:native").exec("no-such-program-xyz")
     with pytest.raises(ExecError):
         process.start()
-    with pytest.raises(ExecError, match="^process already started$"):
+    with pytest.raises(ExecError, match=r"^process already started$"):
         process.start()
     for call in (lambda: process.signal(15), lambda: process.write_stdin(b"x"), process.wait):
         with pytest.raises(ExecError) as caught:
@@ -139,7 +139,7 @@ def test_e10_wait_before_start_is_invalid(engine: Engine) -> None:
 def test_signal_and_stdin_before_start_are_invalid(engine: Engine) -> None:
     process = engine.get("t:native").exec("true")
     for call in (lambda: process.signal(15), lambda: process.write_stdin(b"x")):
-        with pytest.raises(ExecError, match="^process not started: call start\\(\\) first$"):
+        with pytest.raises(ExecError, match=r"^process not started: call start\(\) first$"):
             call()
 
 

@@ -135,8 +135,10 @@ def test_the_engine_tells_listeners_about_every_process_before_it_starts(engine:
 
 
 def test_shutdown_ends_running_processes_and_closes_unstarted_ones(engine: Engine) -> None:
-    running = engine.get("t:native").exec("""sh -c 'trap "" TERM; sleep 100'""")
+    running = engine.get("t:native").exec("""sh -c 'trap "" TERM; echo ready; sleep 100'""")
+    out = running.stream("stdout")
     running.start()
+    assert out.read(timeout=10) == b"ready\n"  # the trap is set: SIGTERM alone cannot end it
     idle = engine.get("t:native").exec("true")
     engine.shutdown(grace=0.2)
     assert running.exit_status is not None and running.exit_status.signal == 9

@@ -51,7 +51,7 @@ def engine_session(result: LoadResult, on_signal: threading.Event | None = None)
     is given, the first signal only sets it and the caller decides what to do.
     """
     engine = Engine(result)
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, object] = {}
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if on_signal is not None and not on_signal.is_set():
@@ -59,17 +59,17 @@ def engine_session(result: LoadResult, on_signal: threading.Event | None = None)
             return
         raise Interrupted(signum)
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(ValueError):  # not the main thread (tests)
-            previous[signum] = signal.signal(signum, handler)
+            previous[sig] = signal.signal(sig, handler)
     try:
         yield engine
     finally:
         # A second signal during the clean-up must not cut it short.
-        for signum in previous:
+        for sig in previous:
             with contextlib.suppress(ValueError):
-                signal.signal(signum, signal.SIG_IGN)
+                signal.signal(sig, signal.SIG_IGN)
         engine.shutdown()
-        for signum, old in previous.items():
+        for sig, old in previous.items():
             with contextlib.suppress(ValueError, TypeError):
-                signal.signal(signum, old)  # type: ignore[arg-type]
+                signal.signal(sig, old)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 
 from tui.cli.common import load
@@ -10,9 +11,9 @@ from tui.cli.common import load
 
 def run(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("tui.ui.app") is not None:
-        from tui.ui.app import run_console
-
-        return run_console(args)
+        app_module = importlib.import_module("tui.ui.app")
+        code: int = app_module.run_console(args)
+        return code
     result = load(args)
     print("execdeck: the console is not built yet; the executors are:")
     for entry in result.executors:

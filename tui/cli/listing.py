@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any
 
 from tui.cli.common import load
 from tui.core.engine import Engine
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(result)
     entries = list(result.entries)
     statuses = probe_all(engine, entries)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in entries:
         status = statuses.get(entry.id)
         rows.append({

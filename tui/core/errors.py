@@ -8,11 +8,11 @@ the command line and the console show its ``message``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     """The kinds the reference's ``exec`` module reports (``errors.INVALID``, ``errors.INTERNAL``)."""
 
     INVALID = "Invalid"

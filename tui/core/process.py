@@ -12,6 +12,7 @@ process calls :meth:`ProcessBackend.wait_exit`. Every public method is safe to c
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import signal as _signal
 import threading
@@ -20,10 +21,10 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from tui.core.errors import ExecError, internal, invalid
-from tui.core.streams import DEFAULT_CAP, Cancelled, StreamBuffer, StreamName, StreamReader
+from tui.core.streams import DEFAULT_CAP, Cancelled, Puller, StreamBuffer, StreamName, StreamReader
 
 #: Seconds between SIGTERM and SIGKILL when a time limit passes or a script ends.
 KILL_GRACE = 2.0
@@ -31,7 +32,7 @@ KILL_GRACE = 2.0
 Subscriber = Callable[[StreamName, bytes], None]
 
 
-class ProcessState(str, Enum):
+class ProcessState(StrEnum):
     CREATED = "created"
     STARTED = "started"
     CLOSED = "closed"
@@ -107,10 +108,24 @@ def signal_name(signum: int) -> str:
 
 
 class OutputSink(ABC):
-    """Where a backend's pump puts output. ``write`` may block (backpressure)."""
+    """Where a backend's pump puts output.
+
+    ``write`` may block while a reader lags (backpressure). A backend that must not block (one I/O
+    thread for many runs) asks ``has_space`` first and ``when_space`` to be told when to go on, and
+    may offer ``set_puller`` so that a waiting reader reads its source itself.
+    """
 
     @abstractmethod
     def write(self, stream: StreamName, data: bytes) -> None: ...
+
+    @abstractmethod
+    def has_space(self, stream: StreamName) -> bool: ...
+
+    @abstractmethod
+    def when_space(self, stream: StreamName, callback: Callable[[], None]) -> None: ...
+
+    @abstractmethod
+    def set_puller(self, stream: StreamName, puller: Puller | None) -> None: ...
 
     @abstractmethod
     def end_stream(self, stream: StreamName) -> None:
@@ -122,8 +137,9 @@ class ProcessBackend(ABC):
 
     * ``launch`` starts it and its pumps, or raises :class:`ExecError` (internal, with the OS or
       daemon message) having started nothing. Called at most once.
-    * ``wait_exit`` blocks until it ended and returns :class:`ExitInfo`; called once, on the waiter
-      thread, after a successful launch. It must return even if the daemon goes away.
+    * ``monitor(on_exit)`` arranges for ``on_exit(ExitInfo)`` to be called once when it ended; the
+      default runs ``wait_exit`` (which blocks until the end and must return even if the daemon goes
+      away) on a thread of its own. Called once, after a successful launch.
     * ``write_stdin``, ``close_stdin``, ``send_signal`` raise :class:`ExecError` on failure;
       ``write_stdin`` blocks until all bytes are written or ``cancel`` is set.
     * ``terminate`` is best effort and never raises: SIGTERM, or SIGKILL with ``force``, to the
@@ -153,8 +169,22 @@ class ProcessBackend(ABC):
     @abstractmethod
     def terminate(self, force: bool) -> None: ...
 
+    def monitor(self, on_exit: Callable[[ExitInfo], None]) -> None:
+        """Call ``on_exit`` once when the run ended (default: ``wait_exit`` on a thread)."""
+
+        def waiter() -> None:
+            try:
+                info = self.wait_exit()
+            except ExecError as err:
+                info = ExitInfo(code=None, error=err.message)
+            except Exception as err:  # noqa: BLE001 - the run must end whatever the backend did
+                info = ExitInfo(code=None, error=f"lost the process: {err}")
+            on_exit(info)
+
+        threading.Thread(target=waiter, name=f"wait-{self.handle}", daemon=True).start()
+
     def cleanup(self) -> None:  # noqa: B027 - optional hook
-        """Release resources after the end (default: nothing)."""
+        """Release resources after the end (default: nothing). Must be quick."""
 
 
 _seq = itertools.count()
@@ -206,6 +236,7 @@ class Process(OutputSink):
         self._streams_done = threading.Event()
         self._exit: ExitStatus | None = None
         self._timed_out = False
+        self._cleaned = False
         self.started_at: float | None = None
         self.ended_at: float | None = None
 
@@ -257,7 +288,7 @@ class Process(OutputSink):
                 self._finish(ExitStatus(code=None, error=err.message), run_callbacks=True)
                 raise
             self.started_at = time.time()
-        threading.Thread(target=self._wait_thread, name=f"wait-{self.run_id}", daemon=True).start()
+        self.backend.monitor(self._on_exit)
         if self.spec.timeout is not None and self.spec.timeout > 0:
             threading.Thread(target=self._time_limit, name=f"timeout-{self.run_id}", daemon=True).start()
 
@@ -383,11 +414,19 @@ class Process(OutputSink):
         with self._order:
             seq = next(_seq)
             for callback in self._subscribers:
-                try:
+                # A broken subscriber must not stop the output for the others.
+                with contextlib.suppress(Exception):
                     callback(stream, data)
-                except Exception:  # noqa: BLE001 - a broken subscriber must not stop the output
-                    pass
             buffer.append(data, seq)
+
+    def has_space(self, stream: StreamName) -> bool:
+        return self._buffers[stream].has_space()
+
+    def when_space(self, stream: StreamName, callback: Callable[[], None]) -> None:
+        self._buffers[stream].when_space(callback)
+
+    def set_puller(self, stream: StreamName, puller: Puller | None) -> None:
+        self._buffers[stream].puller = puller
 
     def end_stream(self, stream: StreamName) -> None:
         self._buffers[stream].close()
@@ -402,21 +441,11 @@ class Process(OutputSink):
             self._buffers[name].close()  # type: ignore[index]
         self._streams_done.set()
 
-    def _wait_thread(self) -> None:
-        try:
-            info = self.backend.wait_exit()
-        except ExecError as err:
-            info = ExitInfo(code=None, error=err.message)
-        except Exception as err:  # noqa: BLE001 - the run must end whatever the backend did
-            info = ExitInfo(code=None, error=f"lost the process: {err}")
+    def _on_exit(self, info: ExitInfo) -> None:
         self._finish(ExitStatus(
             code=info.code, signal=info.signal, timed_out=self._timed_out, timeout=self.spec.timeout,
             oom_killed=info.oom_killed, error=info.error,
-        ), run_callbacks=False)
-        self._maybe_run_callbacks()
-        # A grandchild may still hold the pipes; cleanup waits for the pumps to end with it.
-        self._streams_done.wait()
-        self.backend.cleanup()
+        ), run_callbacks=True)
 
     def _finish(self, status: ExitStatus, *, run_callbacks: bool) -> None:
         with self._lock:
@@ -430,14 +459,17 @@ class Process(OutputSink):
 
     def _maybe_run_callbacks(self) -> None:
         with self._lock:
-            if not (self._exited.is_set() and self._streams_done.is_set()):
+            if not (self._exited.is_set() and self._streams_done.is_set()) or self._cleaned:
                 return
+            self._cleaned = True
             callbacks, self._exit_callbacks = self._exit_callbacks, []
+        if self._start_failed is None:
+            with contextlib.suppress(Exception):
+                self.backend.cleanup()
         for callback in callbacks:
-            try:
+            # One observer's bug must not hide the end from the others.
+            with contextlib.suppress(Exception):
                 callback(self)
-            except Exception:  # noqa: BLE001 - one observer's bug must not hide the end from others
-                pass
 
     def _time_limit(self) -> None:
         assert self.spec.timeout is not None

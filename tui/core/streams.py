@@ -20,13 +20,20 @@ Push subscribers (the console pane, run records) get every chunk as it arrives t
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Literal
 
 from tui.core.errors import ErrorKind, ExecError, invalid
 
 StreamName = Literal["stdout", "stderr"]
+
+#: ``puller(timeout, size)``: move up to about ``size`` bytes from the source into the buffer,
+#: waiting at most ``timeout`` for them. Returns False at once when it cannot pull now (another
+#: thread is pulling, or no room), so the caller waits on the buffer instead. Never raises.
+Puller = Callable[[float, int], bool]
 
 #: Upper bound of one ``read`` (SAME as the reference).
 MAX_READ = 65536
@@ -64,8 +71,12 @@ class StreamBuffer:
         self._end = 0  # offset one past the last byte written
         self._eof = False
         self._readers: weakref.WeakSet[StreamReader] = weakref.WeakSet()
+        self._space_callbacks: list[Callable[[], None]] = []
+        self._waiting = 0  # threads blocked in a wait on _cond (readers or a writer)
+        #: Set by a backend whose source a waiting reader may read itself (see :data:`Puller`):
+        #: a reader then takes output straight from the pipe, with no thread hand-off.
+        self.puller: Puller | None = None
         self.dropped = 0
-        self.lines = 0
 
     # -- writer side -------------------------------------------------------------------------
 
@@ -88,7 +99,37 @@ class StreamBuffer:
                 floor = self._reader_floor()
                 if floor is None or self._end - floor < self.cap:
                     return
-                self._cond.wait(_POLL)
+                self._waiting += 1
+                try:
+                    self._cond.wait(_POLL)
+                finally:
+                    self._waiting -= 1
+
+    def has_space(self) -> bool:
+        """True when a write would not have to wait for a lagging reader."""
+        with self._cond:
+            floor = self._reader_floor()
+            return floor is None or self._end - floor < self.cap
+
+    def when_space(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once there is room again (at once if there is). It runs on the thread
+        that made room (a reader) and must be quick."""
+        with self._cond:
+            floor = self._reader_floor()
+            if not (floor is None or self._end - floor < self.cap):
+                self._space_callbacks.append(callback)
+                return
+        callback()
+
+    def _space_freed(self) -> list[Callable[[], None]]:
+        """The callbacks to run now that a reader moved or left (called under the lock)."""
+        if not self._space_callbacks:
+            return []
+        floor = self._reader_floor()
+        if floor is not None and self._end - floor >= self.cap:
+            return []
+        callbacks, self._space_callbacks = self._space_callbacks, []
+        return callbacks
 
     def append(self, data: bytes, seq: int) -> None:
         """Add a chunk (called by the pump after :meth:`wait_for_space`)."""
@@ -97,7 +138,6 @@ class StreamBuffer:
         with self._cond:
             self._chunks.append((self._end, seq, data))
             self._end += len(data)
-            self.lines += data.count(b"\n")
             self._evict()
             self._cond.notify_all()
 
@@ -122,10 +162,17 @@ class StreamBuffer:
             return reader
 
     def _reader_floor(self) -> int | None:
-        positions = [r.position for r in self._readers if not r.closed]
-        return min(positions) if positions else None
+        floor: int | None = None
+        for reader in self._readers:
+            if not reader.closed and (floor is None or reader.position < floor):
+                floor = reader.position
+        return floor
 
-    def _evict(self) -> None:
+    def _evict(self, mover: StreamReader | None = None) -> None:
+        if mover is not None and self._chunks:
+            start, _, data = self._chunks[0]
+            if start + len(data) > mover.position:
+                return  # the floor is at most this reader's position: nothing can go yet
         floor = self._reader_floor()
         limit = self._end - self.cap if floor is None else floor
         while self._chunks:
@@ -140,31 +187,63 @@ class StreamBuffer:
 
     def _read(self, reader: StreamReader, size: int, timeout: float | None,
               cancel: threading.Event | None) -> bytes | None:
-        with self._cond:
-            remaining = timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._cond.acquire()
+        try:
             while True:
                 if reader.closed:
                     raise invalid("stream is closed")
                 if reader.position < self._end:
                     data = self._take(reader, size)
-                    self._evict()
-                    self._cond.notify_all()
-                    return data
+                    self._evict(reader)
+                    callbacks = self._space_freed()
+                    if self._waiting:
+                        self._cond.notify_all()  # a writer may be waiting for room
+                    break
                 if self._eof:
                     return None
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
-                if remaining is not None and remaining <= 0:
-                    return b""
-                step = _POLL if remaining is None else min(_POLL, remaining)
-                self._cond.wait(step)
-                if remaining is not None:
-                    remaining -= step
+                step = _POLL
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return b""
+                    step = min(step, left)
+                puller = self.puller
+                if puller is not None:
+                    # Read the source ourselves rather than wait for a pump thread to hand it over.
+                    self._cond.release()
+                    try:
+                        pulled = puller(step, size)
+                    finally:
+                        self._cond.acquire()
+                    if pulled:
+                        continue
+                self._waiting += 1
+                try:
+                    self._cond.wait(step)
+                finally:
+                    self._waiting -= 1
+        finally:
+            self._cond.release()
+        for callback in callbacks:
+            callback()
+        return data
 
     def _take(self, reader: StreamReader, size: int) -> bytes:
         if reader.index < self._first_index:
             # The ring let this reader's data go (no pull reader held it): jump to what is left.
             reader.index, reader.offset, reader.position = self._first_index, 0, self._start
+        i = reader.index - self._first_index
+        data = self._chunks[i][2]
+        offset = reader.offset
+        if offset + size < len(data):
+            # The common case for a hot reader: one piece of one large chunk.
+            out = data[offset:offset + size]
+            reader.offset = offset + size
+            reader.position += size
+            return out
         parts: list[bytes] = []
         want = size
         while want > 0:
@@ -186,7 +265,10 @@ class StreamBuffer:
     def _release(self, reader: StreamReader) -> None:
         with self._cond:
             self._readers.discard(reader)
+            callbacks = self._space_freed()
             self._cond.notify_all()
+        for callback in callbacks:
+            callback()
 
 
 class StreamReader:

@@ -19,8 +19,12 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
+from collections.abc import Callable
+from typing import IO
 
 from tui.core.errors import internal
+from tui.core.executors import reactor
 from tui.core.executors.base import Executor, ExecutorStatus
 from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
 from tui.core.streams import StreamName
@@ -28,7 +32,9 @@ from tui.core.streams import StreamName
 # Larger pipes mean fewer wake-ups for fast writers (Linux only; harmless elsewhere).
 _PIPE_SIZE = 1024 * 1024
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-_READ_SIZE = 256 * 1024
+_READ_SIZE = 1024 * 1024
+# A reader that pulled within this many seconds owns its pipe; the reactor leaves it alone.
+_READER_IDLE = 0.02
 
 
 class NativeExecutor(Executor):
@@ -58,7 +64,22 @@ def resolve_program(name: str, work_dir: str) -> str | None:
     """
     if "/" in name:
         return name if os.path.isabs(name) else os.path.join(work_dir or os.getcwd(), name)
-    return shutil.which(name, path=os.environ.get("PATH", os.defpath))
+    search = os.environ.get("PATH", os.defpath)
+    key = (name, search)
+    found = _found.get(key)
+    # A PATH scan costs a stat per folder; a hit is re-checked with one access() so a removed or
+    # replaced program is never run from a stale answer.
+    if found is not None and os.access(found, os.X_OK) and not os.path.isdir(found):
+        return found
+    found = shutil.which(name, path=search)
+    if found is not None:
+        if len(_found) > 512:
+            _found.clear()
+        _found[key] = found
+    return found
+
+
+_found: dict[tuple[str, str], str] = {}
 
 
 class NativeBackend(ProcessBackend):
@@ -74,6 +95,13 @@ class NativeBackend(ProcessBackend):
         self._stdin_lock = threading.Lock()
         self._stdin_closed = False
         self._returncode: int | None = None
+        self._pipes: dict[StreamName, IO[bytes]] = {}
+        self._pull_locks: dict[StreamName, threading.Lock] = {}
+        self._resized: set[StreamName] = set()
+        self._last_pull: dict[StreamName, float] = {}
+        self._idle_checks: dict[StreamName, Callable[[], None]] = {
+            "stdout": lambda: self._idle_check("stdout"), "stderr": lambda: self._idle_check("stderr"),
+        }
 
     def launch(self, sink: OutputSink) -> None:
         if not self.argv:
@@ -92,13 +120,133 @@ class NativeBackend(ProcessBackend):
         except OSError as err:
             raise internal(f"fork/exec {self.program}: {err.strerror or err}", command=" ".join(self.argv)) from err
         self.handle = str(self._popen.pid)
+        self._sink = sink
         assert self._popen.stdout is not None and self._popen.stderr is not None
         for name, pipe in (("stdout", self._popen.stdout), ("stderr", self._popen.stderr)):
             fd = pipe.fileno()
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
-            threading.Thread(target=_pump, args=(fd, pipe, name, sink), name=f"pump-{name}-{self.handle}",
-                             daemon=True).start()
+            if reactor.AVAILABLE:
+                self._watch(name, pipe, sink)  # type: ignore[arg-type]
+            else:
+                threading.Thread(target=_pump, args=(fd, pipe, name, sink), name=f"pump-{name}-{self.handle}",
+                                 daemon=True).start()
+
+    # -- output through the shared reactor -------------------------------------------------------
+
+    def _watch(self, name: StreamName, pipe: IO[bytes], sink: OutputSink) -> None:
+        fd = pipe.fileno()
+        os.set_blocking(fd, False)
+        self._pipes[name] = pipe
+        self._pull_locks[name] = threading.Lock()
+        sink.set_puller(name, lambda timeout, size: self._pull(name, timeout, size))
+        reactor.reactor().add(fd, lambda: self._on_readable(name))
+
+    def _on_readable(self, name: StreamName) -> None:
+        """Reactor thread: the pipe has data (or hit its end)."""
+        if self._reader_active(name):
+            # A reader is pulling this pipe itself: two threads taking turns on one pipe would only
+            # trade the GIL. Hand the pipe back to the reactor once the reader goes quiet.
+            reactor.reactor().on_tick(self._idle_checks[name])
+            return
+        lock = self._pull_locks[name]
+        if not lock.acquire(blocking=False):
+            reactor.reactor().on_tick(self._idle_checks[name])
+            return
+        try:
+            if self._sink.has_space(name):
+                self._read_once(name)
+            else:
+                # A reader lags a whole buffer behind: leave the data in the pipe (the child blocks,
+                # as with a plain pipe) until it catches up.
+                self._sink.when_space(name, lambda: self._rearm(name))
+                return
+        finally:
+            lock.release()
+        self._rearm(name)
+
+    def _pull(self, name: StreamName, timeout: float, size: int) -> bool:
+        """Reader thread: read the pipe directly while waiting for output (see ``Puller``)."""
+        lock = self._pull_locks[name]
+        if not lock.acquire(blocking=False):
+            return False
+        try:
+            pipe = self._pipes.get(name)
+            if pipe is None or not self._sink.has_space(name):
+                return False
+            self._last_pull[name] = time.monotonic()
+            # Large reads win (measured): fewer system calls matter more than the one extra copy
+            # of slicing a chunk into the reader's pieces.
+            if not self._read_once(name):
+                ready, _, _ = select.select([pipe], [], [], timeout)
+                if ready:
+                    self._read_once(name)
+            return True
+        except (OSError, ValueError):
+            return False
+        finally:
+            lock.release()
+
+    def _reader_active(self, name: StreamName) -> bool:
+        return time.monotonic() - self._last_pull.get(name, 0.0) < _READER_IDLE
+
+    def _idle_check(self, name: StreamName) -> None:
+        """Reactor tick: once the pulling reader went quiet, the reactor watches the pipe again."""
+        if not self._reader_active(name) or name not in self._pipes:
+            reactor.reactor().off_tick(self._idle_checks[name])
+            self._rearm(name)
+
+    def _read_once(self, name: StreamName) -> bool:
+        """Move one read's worth into the sink, or end the stream (called holding the pull lock).
+
+        Returns False when the pipe had nothing yet."""
+        pipe = self._pipes.get(name)
+        if pipe is None:
+            return True
+        try:
+            data = os.read(pipe.fileno(), _READ_SIZE)
+        except BlockingIOError:
+            return False
+        except OSError:
+            data = b""
+        if data:
+            if len(data) >= 65536 and name not in self._resized:
+                # A fast writer: a larger pipe means fewer wake-ups. Short runs never pay for it.
+                self._resized.add(name)
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
+            self._sink.write(name, data)
+            return True
+        reactor.reactor().off_tick(self._idle_checks[name])
+        reactor.reactor().remove(pipe.fileno())
+        del self._pipes[name]
+        self._sink.set_puller(name, None)
+        with contextlib.suppress(OSError):
+            pipe.close()
+        self._sink.end_stream(name)
+        return True
+
+    def _rearm(self, name: StreamName) -> None:
+        pipe = self._pipes.get(name)
+        if pipe is not None:
+            with contextlib.suppress(OSError, ValueError):
+                reactor.reactor().arm(pipe.fileno())
+
+    def monitor(self, on_exit: Callable[[ExitInfo], None]) -> None:
+        if not reactor.AVAILABLE:
+            super().monitor(on_exit)
+            return
+        assert self._popen is not None
+        try:
+            pidfd = os.pidfd_open(self._popen.pid)
+        except OSError:
+            super().monitor(on_exit)
+            return
+
+        def exited() -> None:
+            reactor.reactor().remove(pidfd)
+            os.close(pidfd)
+            on_exit(self.wait_exit())
+
+        reactor.reactor().add(pidfd, exited)
 
     def wait_exit(self) -> ExitInfo:
         assert self._popen is not None

@@ -1,0 +1,75 @@
+"""``make bench``: every benchmark of quality.md, one line per figure, JSON in results.json.
+
+A benchmark whose prerequisite is missing (no Docker daemon) is reported as skipped with the reason.
+``python -m benchmarks.run B1 B3`` runs only the named ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# id -> (module, function, target description)
+BENCHMARKS: dict[str, tuple[str, str, str]] = {
+    "B1": ("benchmarks.native", "run_b1", "throughput ratio >= 0.8"),
+    "B1R": ("benchmarks.records", "run_b1_recording", "recording costs <= 10% of B1 (ratio >= 0.9)"),
+    "B2": ("benchmarks.native", "run_b2", "time ratio <= 1.3"),
+    "B3": ("benchmarks.native", "run_b3", "< 100 MiB over baseline"),
+    "B4": ("benchmarks.b4_b5_docker", "run_b4", "time ratio <= 0.95"),
+    "B5": ("benchmarks.b4_b5_docker", "run_b5", "throughput ratio >= 0.8"),
+    "B6": ("benchmarks.b6_pane", "run_b6", "lines/s ratio >= 1.0, key p95 < 100 ms"),
+    "B7": ("benchmarks.b7_lua", "run_b7", "time ratio <= 1.2"),
+}
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def _load(module: str, function: str) -> Callable[[], dict[str, Any]] | str:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name == module:
+            return f"not built yet ({module} is missing)"
+        raise
+    fn: Callable[[], dict[str, Any]] = getattr(mod, function)
+    return fn
+
+
+def main(argv: list[str]) -> int:
+    chosen = [a.upper() for a in argv] or list(BENCHMARKS)
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() and argv else {}
+    failed = False
+    for bench_id in chosen:
+        module, function, target = BENCHMARKS[bench_id]
+        fn = _load(module, function)
+        if isinstance(fn, str):
+            result: dict[str, Any] = {"skipped": fn}
+        else:
+            try:
+                result = fn()
+            except Exception as err:  # noqa: BLE001 - one broken benchmark must not hide the others
+                traceback.print_exc()
+                result = {"error": f"{type(err).__name__}: {err}"}
+                failed = True
+        results[bench_id] = result
+        if "skipped" in result:
+            print(f"{bench_id}: skipped: {result['skipped']}", flush=True)
+        elif "error" in result:
+            print(f"{bench_id}: error: {result['error']}", flush=True)
+        else:
+            extra = "".join(f" {k}={result[k]}" for k in ("over_baseline_mib", "key_p95_ms") if k in result)
+            print(f"{bench_id}: ratio={result['ratio']} product={result['product']} {result['unit']} "
+                  f"baseline={result['baseline']} {result['unit']}{extra} runs={result['runs']} "
+                  f"(target: {target})", flush=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results written to {RESULTS}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

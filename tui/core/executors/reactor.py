@@ -1,0 +1,102 @@
+"""One I/O thread for every native process: pipes and exits watched with epoll.
+
+Starting three threads per run (two pumps and a waiter) cost more than the fork itself; a single
+reactor thread watches every pipe and every child's pidfd instead. Registrations are one-shot
+(``EPOLLONESHOT``): after an event the fd stays quiet until its owner re-arms it, so a reader that
+is pulling the same pipe itself, or a stream that is waiting for room, never makes the reactor spin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import threading
+import time
+from collections.abc import Callable
+
+#: Present on Linux; elsewhere the native backend falls back to a thread per pipe.
+AVAILABLE = hasattr(select, "epoll") and hasattr(os, "pidfd_open")
+
+# Wake the loop this often while tick callbacks are waiting (a pipe whose reader went quiet);
+# otherwise sleep until an event.
+_TICK = 0.02
+
+
+class Reactor:
+    """Calls ``callback()`` on the reactor thread when an armed fd becomes readable.
+
+    Callbacks must be quick and must not block; they re-arm their fd with :meth:`arm` when they
+    want the next event. Every method is safe from any thread.
+    """
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._lock = threading.Lock()
+        self._callbacks: dict[int, Callable[[], None]] = {}
+        self._ticks: set[Callable[[], None]] = set()
+        self._next_tick = 0.0
+        self._thread = threading.Thread(target=self._loop, name="native-io", daemon=True)
+        self._thread.start()
+
+    def add(self, fd: int, callback: Callable[[], None]) -> None:
+        """Watch ``fd`` (armed at once)."""
+        with self._lock:
+            self._callbacks[fd] = callback
+            self._epoll.register(fd, select.EPOLLIN | select.EPOLLONESHOT)
+
+    def arm(self, fd: int) -> None:
+        """Ask for the next readable event of ``fd`` (no-op once it was removed)."""
+        with self._lock:
+            if fd in self._callbacks:
+                with contextlib.suppress(OSError):
+                    self._epoll.modify(fd, select.EPOLLIN | select.EPOLLONESHOT)
+
+    def remove(self, fd: int) -> None:
+        """Stop watching ``fd``; the caller closes it afterwards."""
+        with self._lock:
+            if self._callbacks.pop(fd, None) is not None:
+                with contextlib.suppress(OSError):
+                    self._epoll.unregister(fd)
+
+    def on_tick(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` every tick until :meth:`off_tick` (for slow re-checks)."""
+        with self._lock:
+            self._ticks.add(callback)
+
+    def off_tick(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._ticks.discard(callback)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                events = self._epoll.poll(_TICK if self._ticks else -1)
+            except InterruptedError:
+                continue
+            for fd, _ in events:
+                with self._lock:
+                    callback = self._callbacks.get(fd)
+                if callback is not None:
+                    with contextlib.suppress(Exception):  # one broken run must not stop the others
+                        callback()
+            with self._lock:
+                ticks = list(self._ticks) if self._ticks else []
+            if ticks and time.monotonic() >= self._next_tick:
+                self._next_tick = time.monotonic() + _TICK
+                for tick in ticks:
+                    with contextlib.suppress(Exception):
+                        tick()
+
+
+_reactor: Reactor | None = None
+_reactor_lock = threading.Lock()
+
+
+def reactor() -> Reactor:
+    """The process-wide reactor, started on first use (a forked child gets its own)."""
+    global _reactor
+    with _reactor_lock:
+        if _reactor is None or not _reactor._thread.is_alive():
+            _reactor = Reactor()
+        return _reactor
