@@ -43,14 +43,16 @@ def error(message: str) -> None:
 
 
 @contextlib.contextmanager
-def engine_session(result: LoadResult, on_signal: threading.Event | None = None) -> Iterator[Engine]:
+def engine_session(
+    result: LoadResult, on_signal: threading.Event | None = None, source: str = "cli"
+) -> Iterator[Engine]:
     """An engine whose processes (and containers) all end when the block ends, however it ends.
 
     SIGTERM and SIGHUP are turned into :class:`Interrupted` in the main thread (Python's default
     handling would skip ``finally`` and leave containers behind); so is SIGINT. When ``on_signal``
     is given, the first signal only sets it and the caller decides what to do.
     """
-    engine = Engine(result)
+    engine = Engine(result, source=source)
     previous: dict[signal.Signals, object] = {}
 
     def handler(signum: int, frame: FrameType | None) -> None:

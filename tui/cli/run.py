@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     interrupted = threading.Event()
     with engine_session(result, on_signal=interrupted) as engine:
         executor = engine.get(args.id)
-        process = executor.exec(command, work_dir=args.work_dir, env=env, timeout=args.timeout, source="cli")
+        process = executor.exec(command, work_dir=args.work_dir, env=env, timeout=args.timeout)
         process.subscribe(_Writer())
         process.start()
         forwarded = False

@@ -27,8 +27,12 @@ ProcessListener = Callable[[Process], None]
 class Engine:
     """Executors by id, processes by run id. Thread-safe."""
 
-    def __init__(self, load: LoadResult, *, buffer_cap: int = DEFAULT_CAP, instance_id: str | None = None) -> None:
+    def __init__(
+        self, load: LoadResult, *, buffer_cap: int = DEFAULT_CAP, instance_id: str | None = None, source: str = "api"
+    ) -> None:
         self.load = load
+        #: Where runs come from by default: ``console``, ``cli``, ``lua`` (run records keep it).
+        self.source = source
         self.buffer_cap = buffer_cap
         #: Names this console instance on the containers it makes (labels), so orphans can be found.
         self.instance_id = instance_id or uuid.uuid4().hex[:12]

@@ -90,7 +90,7 @@ class Executor(ABC):
             raise invalid("timeout must be a positive number of seconds")
         run = RunSpec(
             executor_id=self.id, kind=self.kind, command=command, argv=tuple(tokenize(command, self.kind)),
-            work_dir=work_dir or "", env=env, timeout=timeout, source=source,
+            work_dir=work_dir or "", env=env, timeout=timeout, source=source or self.engine.source,
         )
         process = Process(run, self._backend(run), buffer_cap=self.engine.buffer_cap)
         self.engine.track(process)
