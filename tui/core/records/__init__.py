@@ -1,0 +1,39 @@
+"""Run records: every run kept in an embedded SQLite file, searchable and replayable (issue 6).
+
+* :func:`attach_recorder` (engine side): record every process of an engine; never raises.
+* :class:`RecordStore` (read side): list, get, resolve a prefix, read output, prune.
+* :class:`RunRecord`: one run's fields.
+
+No UI import here: the command line and the console both build on this.
+"""
+
+from tui.core.records.models import (
+    DEFAULT_BUSY_TIMEOUT,
+    DEFAULT_OUTPUT_CAP,
+    RECORDS_ENV,
+    STATUSES,
+    RecordsError,
+    RunRecord,
+    Status,
+    default_records_path,
+    format_duration,
+    resolve_records_path,
+)
+from tui.core.records.recorder import Recorder, attach_recorder
+from tui.core.records.store import RecordStore
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "DEFAULT_OUTPUT_CAP",
+    "RECORDS_ENV",
+    "STATUSES",
+    "RecordStore",
+    "Recorder",
+    "RecordsError",
+    "RunRecord",
+    "Status",
+    "attach_recorder",
+    "default_records_path",
+    "format_duration",
+    "resolve_records_path",
+]

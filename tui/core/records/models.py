@@ -1,0 +1,182 @@
+"""What a run record is (:class:`RunRecord`), where the database lives, and writer identity."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from tui.core.process import signal_name
+
+Status = Literal["running", "ok", "failed", "interrupted"]
+STATUSES: tuple[Status, ...] = ("running", "ok", "failed", "interrupted")
+
+#: Per run, at most this much output is stored; the rest is only counted (the truncation mark).
+DEFAULT_OUTPUT_CAP = 8 * 1024 * 1024
+#: How long a writer waits for another one's lock before recording is given up as "locked".
+DEFAULT_BUSY_TIMEOUT = 3.0
+#: ``EXECDECK_RECORDS``: another file, or ``off`` to record nothing.
+RECORDS_ENV = "EXECDECK_RECORDS"
+
+
+class RecordsError(Exception):
+    """A problem with the records database, as one line for a person (``str(err)``)."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One recorded run. Times are seconds since the epoch; ``env_names`` never carries values."""
+
+    run_id: str
+    executor_id: str
+    kind: str
+    command: str
+    argv: tuple[str, ...]
+    work_dir: str
+    env_names: tuple[str, ...]
+    user: str
+    source: str
+    handle: str
+    status: Status
+    started_at: float
+    ended_at: float | None
+    duration: float | None
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool
+    oom_killed: bool
+    error: str | None
+    stdout_bytes: int
+    stderr_bytes: int
+    stdout_lines: int
+    stderr_lines: int
+    output_kept: int
+    output_dropped: int
+
+    @property
+    def truncated(self) -> bool:
+        """Output went over the cap: ``output_dropped`` bytes were counted but not stored."""
+        return self.output_dropped > 0
+
+    @property
+    def result_text(self) -> str:
+        """``exited 0``, ``killed by SIGTERM``, ``timed out``, ``interrupted``, ``running``..."""
+        if self.status in ("running", "interrupted"):
+            return self.status
+        if self.error:
+            return f"error: {self.error}"
+        if self.timed_out:
+            return "timed out"
+        if self.oom_killed:
+            return "out of memory"
+        if self.signal is not None:
+            return f"killed by {signal_name(self.signal)}"
+        return f"exited {self.exit_code}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as plain JSON values (lists for tuples)."""
+        data = asdict(self)
+        data["argv"] = list(self.argv)
+        data["env_names"] = list(self.env_names)
+        return data
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any] | sqlite3.Row, status: Status | None = None) -> RunRecord:
+        return cls(
+            run_id=row["run_id"], executor_id=row["executor_id"], kind=row["kind"], command=row["command"],
+            argv=tuple(json.loads(row["argv"])), work_dir=row["work_dir"],
+            env_names=tuple(json.loads(row["env_names"])), user=row["user"], source=row["source"],
+            handle=row["handle"], status=status or row["status"], started_at=row["started_at"],
+            ended_at=row["ended_at"], duration=row["duration"], exit_code=row["exit_code"], signal=row["signal"],
+            timed_out=bool(row["timed_out"]), oom_killed=bool(row["oom_killed"]), error=row["error"],
+            stdout_bytes=row["stdout_bytes"], stderr_bytes=row["stderr_bytes"],
+            stdout_lines=row["stdout_lines"], stderr_lines=row["stderr_lines"],
+            output_kept=row["output_kept"], output_dropped=row["output_dropped"],
+        )
+
+
+def default_records_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/execdeck/runs.sqlite3``, else ``~/.local/share/execdeck/runs.sqlite3``."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "execdeck" / "runs.sqlite3"
+
+
+def resolve_records_path(
+    flag: str | None = None, *, disabled: bool = False, env: Mapping[str, str] | None = None
+) -> Path | None:
+    """The records file chosen by ``--records``/``--no-record``, ``EXECDECK_RECORDS``, or the default.
+
+    ``None`` means recording is off (``--no-record`` or ``EXECDECK_RECORDS=off``).
+    """
+    env = os.environ if env is None else env
+    if disabled:
+        return None
+    if flag:
+        return Path(flag).expanduser()
+    chosen = env.get(RECORDS_ENV, "").strip()
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return Path(chosen).expanduser()
+    return default_records_path(env)
+
+
+def os_user() -> str:
+    """Who runs this process: the login name, else the numeric uid (containers without passwd)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def process_start_time(pid: int) -> str:
+    """A token that differs between two processes that had the same pid: the start time in clock
+    ticks from ``/proc/<pid>/stat`` (field 22); ``""`` where there is no /proc, or the pid is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # The command name (field 2) may hold spaces and parentheses: count after its closing one.
+    fields = stat[stat.rfind(")") + 2:].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+def writer_alive(pid: int, start: str) -> bool:
+    """Whether the writer ``(pid, start)`` still runs (a reused pid has another start time)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, another user's
+    if not start:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc here: the signal test above is all there is
+    fields = stat[stat.rfind(")") + 2:].split()
+    if fields and fields[0] in ("Z", "X"):
+        return False  # killed, not yet reaped by its parent: it will never write again
+    return len(fields) > 19 and fields[19] == start
+
+
+def format_duration(seconds: float | None) -> str:
+    """``"-"``, ``"0.004s"``, ``"4.2s"``, ``"3m07s"``, ``"2h05m"``: short, for tables."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds:.3f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

@@ -1,0 +1,299 @@
+"""The recorder: every process an engine creates becomes a run record, written off the I/O path.
+
+Threads: the output subscriber runs on the process's I/O thread and only counts and appends to an
+in-memory per-run list (B1 must not slow by more than 10%); one writer thread per recorder turns
+those lists into SQLite rows every :data:`FLUSH_INTERVAL` seconds (or sooner when a lot piled up).
+Once a run's output reached the cap, the subscriber only counts (bytes, lines): nothing is copied.
+
+A database failure never stops a run: the recorder says so once (``problem``, ``on_problem``)
+and records nothing more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tui.core.engine import Engine
+from tui.core.process import Process, ProcessState
+from tui.core.records.models import (
+    DEFAULT_BUSY_TIMEOUT,
+    DEFAULT_OUTPUT_CAP,
+    RecordsError,
+    os_user,
+    process_start_time,
+    resolve_records_path,
+)
+from tui.core.records.schema import pack_chunks
+from tui.core.records.store import RecordStore
+from tui.core.streams import StreamName
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two flushes of the writer thread.
+FLUSH_INTERVAL = 0.25
+#: Pending bytes of one run that wake the writer before its next tick.
+WAKE_BYTES = 1024 * 1024
+#: Raw bytes per stored chunk row.
+ROW_BYTES = 1024 * 1024
+#: How long :meth:`Recorder.close` waits for the writer to store what is left.
+CLOSE_TIMEOUT = 10.0
+
+
+class _Run:
+    """What the recorder holds for one process until its final row is written."""
+
+    __slots__ = ("bytes", "dropped", "ended", "inserted", "kept", "last", "lines", "lock", "pending",
+                 "pending_size", "process", "seq", "source", "unsubscribe")
+
+    def __init__(self, process: Process, source: str) -> None:
+        self.process = process
+        self.source = source
+        self.lock = threading.Lock()
+        self.pending: list[tuple[StreamName, bytes]] = []
+        self.pending_size = 0
+        self.kept = 0
+        self.dropped = 0
+        self.bytes: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
+        self.lines: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
+        self.last: dict[StreamName, bool] = {"stdout": True, "stderr": True}  # ended on a newline
+        self.inserted = False
+        self.ended = False
+        self.seq = 0
+        self.unsubscribe: Callable[[], None] = lambda: None
+
+    def line_counts(self) -> dict[StreamName, int]:
+        # A last line without a newline still counts as a line.
+        return {s: self.lines[s] + (0 if self.last[s] else 1) for s in ("stdout", "stderr")}
+
+
+class Recorder:
+    """Records the runs of one engine into one :class:`RecordStore`. Build with :func:`attach_recorder`.
+
+    ``active`` is False when recording is off (disabled, or the database failed: see ``problem``).
+    :meth:`close` stores what is left and detaches; it never raises.
+    """
+
+    def __init__(self, engine: Engine | None, store: RecordStore | None, *, source: str,
+                 output_cap: int = DEFAULT_OUTPUT_CAP, problem: str | None = None,
+                 on_problem: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.source = source
+        self.output_cap = output_cap
+        self.problem = problem
+        self._on_problem = on_problem
+        self._runs: dict[str, _Run] = {}
+        self._runs_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._user = os_user()
+        self._pid = os.getpid()
+        self._pid_start = process_start_time(self._pid)
+        self._remove_listener: Callable[[], None] = lambda: None
+        self._thread: threading.Thread | None = None
+        if engine is not None and store is not None:
+            self._remove_listener = engine.add_listener(self._on_process)
+            self._thread = threading.Thread(target=self._writer, name="records-writer", daemon=True)
+            self._thread.start()
+
+    @property
+    def active(self) -> bool:
+        """Whether runs are being recorded now."""
+        return self.store is not None and self.problem is None and not self._closing.is_set()
+
+    # -- the I/O side (must stay cheap) ------------------------------------------------------------
+
+    def _on_process(self, process: Process) -> None:
+        if not self.active:
+            return
+        spec_source = process.spec.source
+        run = _Run(process, spec_source if spec_source not in ("", "api") else self.source)
+        with self._runs_lock:
+            self._runs[process.run_id] = run
+        cap = self.output_cap
+
+        def on_chunk(stream: StreamName, data: bytes) -> None:
+            size = len(data)
+            if not size:
+                return
+            # `in` is a memchr: binary and newline-free output pays almost nothing for the line count.
+            newlines = data.count(b"\n") if b"\n" in data else 0
+            with run.lock:
+                run.bytes[stream] += size
+                run.lines[stream] += newlines
+                run.last[stream] = data[-1] == 10
+                room = cap - run.kept
+                if room <= 0:
+                    run.dropped += size
+                    return
+                if room < size:
+                    data = data[:room]
+                    run.dropped += size - room
+                run.pending.append((stream, data))
+                run.kept += len(data)
+                run.pending_size += len(data)
+                pending = run.pending_size
+            if pending >= WAKE_BYTES and not self._wake.is_set():
+                self._wake.set()
+
+        def on_exit(_: Process) -> None:
+            run.ended = True
+            self._wake.set()
+
+        run.unsubscribe = process.subscribe(on_chunk, replay=True)
+        process.add_exit_callback(on_exit)
+
+    # -- the writer thread -------------------------------------------------------------------------
+
+    def _writer(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_INTERVAL)
+            self._wake.clear()
+            closing = self._closing.is_set()
+            try:
+                self._flush(final=closing)
+            except RecordsError as err:
+                self._fail(str(err))
+                return
+            except Exception as err:  # noqa: BLE001 - a recorder bug must never stop a run
+                self._fail(f"{type(err).__name__}: {err}")
+                return
+            if closing:
+                return
+
+    def _flush(self, final: bool) -> None:
+        assert self.store is not None
+        with self._runs_lock:
+            runs = list(self._runs.values())
+        if not runs:
+            return
+        done: list[_Run] = []
+        with self.store.transaction() as conn:
+            for run in runs:
+                process = run.process
+                started = process.started_at is not None or process.start_error is not None
+                if not run.inserted:
+                    if not started and (run.ended or process.state is ProcessState.CLOSED or final):
+                        done.append(run)  # closed before it started: nothing ran, nothing to record
+                        continue
+                    if not started:
+                        continue
+                    RecordStore.insert_run(conn, self._first_row(run))
+                    run.inserted = True
+                with run.lock:
+                    chunks, run.pending, run.pending_size = run.pending, [], 0
+                self._store_chunks(conn, run, chunks)
+                if run.ended or final:
+                    RecordStore.update_run(conn, process.run_id, self._final_fields(run, interrupted=not run.ended))
+                    done.append(run)
+                elif chunks:
+                    RecordStore.update_run(conn, process.run_id, self._count_fields(run))
+        if done:
+            with self._runs_lock:
+                for run in done:
+                    self._runs.pop(run.process.run_id, None)
+                    run.unsubscribe()
+
+    def _store_chunks(self, conn: Any, run: _Run, chunks: list[tuple[StreamName, bytes]]) -> None:
+        batch: list[tuple[StreamName, bytes]] = []
+        size = 0
+        for chunk in [*chunks, None]:
+            if chunk is not None:
+                batch.append(chunk)
+                size += len(chunk[1])
+            if batch and (chunk is None or size >= ROW_BYTES):
+                RecordStore.add_chunk(conn, run.process.run_id, run.seq, pack_chunks(batch))
+                run.seq += 1
+                batch, size = [], 0
+
+    def _first_row(self, run: _Run) -> dict[str, Any]:
+        spec = run.process.spec
+        process = run.process
+        return {
+            "run_id": spec.run_id, "executor_id": spec.executor_id, "kind": spec.kind, "command": spec.command,
+            "argv": json.dumps(list(spec.argv)), "work_dir": spec.work_dir,
+            "env_names": json.dumps(sorted(spec.env)),  # names only: values may be secrets
+            "user": self._user, "source": run.source, "handle": process.handle or "", "status": "running",
+            "started_at": process.started_at if process.started_at is not None else time.time(),
+            "writer_pid": self._pid, "writer_start": self._pid_start,
+        }
+
+    def _count_fields(self, run: _Run) -> dict[str, Any]:
+        with run.lock:
+            lines = run.line_counts()
+            return {"handle": run.process.handle or "", "stdout_bytes": run.bytes["stdout"],
+                    "stderr_bytes": run.bytes["stderr"], "stdout_lines": lines["stdout"],
+                    "stderr_lines": lines["stderr"], "output_kept": run.kept, "output_dropped": run.dropped}
+
+    def _final_fields(self, run: _Run, *, interrupted: bool) -> dict[str, Any]:
+        process = run.process
+        fields = self._count_fields(run)
+        status = process.exit_status
+        if interrupted or status is None:
+            fields["status"] = "interrupted"
+            return fields
+        ended = process.ended_at if process.ended_at is not None else time.time()
+        started = process.started_at if process.started_at is not None else ended
+        fields.update({
+            "status": "ok" if status.ok else "failed", "started_at": started, "ended_at": ended,
+            "duration": max(0.0, ended - started), "exit_code": status.code, "signal": status.signal,
+            "timed_out": int(status.timed_out), "oom_killed": int(status.oom_killed), "error": status.error,
+        })
+        return fields
+
+    def _fail(self, problem: str) -> None:
+        self.problem = f"run records off: {problem}"
+        log.warning("%s", self.problem)
+        with self._runs_lock:
+            runs, self._runs = list(self._runs.values()), {}
+        for run in runs:
+            run.unsubscribe()
+        if self._on_problem is not None:
+            with contextlib.suppress(Exception):
+                self._on_problem(self.problem)
+
+    # -- the end -----------------------------------------------------------------------------------
+
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Stop recording new runs, store what is buffered (runs still going are marked
+        ``interrupted``), and close the store. Blocks at most about ``timeout`` seconds; never raises."""
+        self._remove_listener()
+        self._closing.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.store is not None and (self._thread is None or not self._thread.is_alive()):
+            self.store.close()
+
+
+def attach_recorder(
+    engine: Engine, *, source: str | None = None, path: Path | str | None = None, disabled: bool = False,
+    output_cap: int = DEFAULT_OUTPUT_CAP, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    on_problem: Callable[[str], None] | None = None,
+) -> Recorder:
+    """Record every process ``engine`` creates from now on; never raises.
+
+    ``path`` (``--records``) wins over ``EXECDECK_RECORDS`` and the default file; ``disabled``
+    (``--no-record``) or ``EXECDECK_RECORDS=off`` record nothing. ``source`` defaults to
+    ``engine.source``. When the database cannot be used, the returned recorder is inactive and its
+    ``problem`` is the one line to show (``run records off: ...``); ``on_problem`` is also called
+    if the database fails later, from the writer thread. Call :meth:`Recorder.close` at the end.
+    """
+    chosen = source or engine.source
+    target = resolve_records_path(str(path) if path is not None else None, disabled=disabled)
+    if target is None:
+        return Recorder(None, None, source=chosen)
+    try:
+        store = RecordStore.open(target, busy_timeout=busy_timeout)
+    except RecordsError as err:
+        problem = f"run records off: {err}"
+        log.warning("%s", problem)
+        return Recorder(None, None, source=chosen, problem=problem)
+    return Recorder(engine, store, source=chosen, output_cap=output_cap, on_problem=on_problem)
