@@ -14,6 +14,7 @@ from tui.core.engine import Engine
 from tui.core.entries import LoadResult
 from tui.core.entries.loader import load_entries
 from tui.core.entries.paths import resolve_entry_paths
+from tui.core.records import attach_recorder
 
 
 class Interrupted(Exception):
@@ -53,6 +54,10 @@ def engine_session(
     is given, the first signal only sets it and the caller decides what to do.
     """
     engine = Engine(result, source=source)
+    # Run records (EXECDECK_RECORDS chooses the file or `off`); a database problem is one notice, never a failed run.
+    recorder = attach_recorder(engine, source=source, on_problem=error)
+    if recorder.problem:
+        error(recorder.problem)
     previous: dict[signal.Signals, object] = {}
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -72,6 +77,7 @@ def engine_session(
             with contextlib.suppress(ValueError):
                 signal.signal(sig, signal.SIG_IGN)
         engine.shutdown()
+        recorder.close()
         for sig, old in previous.items():
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(sig, old)  # type: ignore[arg-type]
