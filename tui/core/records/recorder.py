@@ -2,8 +2,10 @@
 
 Threads: the output subscriber runs on the process's I/O thread and only counts and appends to an
 in-memory per-run list (B1 must not slow by more than 10%); one writer thread per recorder turns
-those lists into SQLite rows every :data:`FLUSH_INTERVAL` seconds (or sooner when a lot piled up).
-Once a run's output reached the cap, the subscriber only counts (bytes, lines): nothing is copied.
+those lists into SQLite rows every :data:`FLUSH_INTERVAL` seconds, and at once when a run ends.
+What waits in memory is bounded by the per-run cap: once a run's output reached it, the subscriber
+only counts (bytes, lines) and keeps nothing. The writer does not wake early for a big backlog on
+purpose: a fast producer then runs undisturbed, and its output is stored in a few large batches.
 
 A database failure never stops a run: the recorder says so once (``problem``, ``on_problem``)
 and records nothing more.
@@ -39,10 +41,10 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two flushes of the writer thread.
 FLUSH_INTERVAL = 0.25
-#: Pending bytes of one run that wake the writer before its next tick.
-WAKE_BYTES = 1024 * 1024
 #: Raw bytes per stored chunk row.
 ROW_BYTES = 1024 * 1024
+#: Niceness of the writer thread (Linux), relative to the default 0.
+WRITER_NICE = 10
 #: How long :meth:`Recorder.close` waits for the writer to store what is left.
 CLOSE_TIMEOUT = 10.0
 
@@ -51,14 +53,13 @@ class _Run:
     """What the recorder holds for one process until its final row is written."""
 
     __slots__ = ("bytes", "dropped", "ended", "inserted", "kept", "last", "lines", "lock", "pending",
-                 "pending_size", "process", "seq", "source", "unsubscribe")
+                 "process", "seq", "source", "unsubscribe")
 
     def __init__(self, process: Process, source: str) -> None:
         self.process = process
         self.source = source
         self.lock = threading.Lock()
         self.pending: list[tuple[StreamName, bytes]] = []
-        self.pending_size = 0
         self.kept = 0
         self.dropped = 0
         self.bytes: dict[StreamName, int] = {"stdout": 0, "stderr": 0}
@@ -138,10 +139,6 @@ class Recorder:
                     run.dropped += size - room
                 run.pending.append((stream, data))
                 run.kept += len(data)
-                run.pending_size += len(data)
-                pending = run.pending_size
-            if pending >= WAKE_BYTES and not self._wake.is_set():
-                self._wake.set()
 
         def on_exit(_: Process) -> None:
             run.ended = True
@@ -153,6 +150,10 @@ class Recorder:
     # -- the writer thread -------------------------------------------------------------------------
 
     def _writer(self) -> None:
+        # On Linux a tid is a valid PRIO_PROCESS target and only this thread gets nicer: recording
+        # yields the CPU to the runs it records (on a small machine it otherwise competes with them).
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
         while True:
             self._wake.wait(FLUSH_INTERVAL)
             self._wake.clear()
@@ -188,7 +189,7 @@ class Recorder:
                     RecordStore.insert_run(conn, self._first_row(run))
                     run.inserted = True
                 with run.lock:
-                    chunks, run.pending, run.pending_size = run.pending, [], 0
+                    chunks, run.pending = run.pending, []
                 self._store_chunks(conn, run, chunks)
                 if run.ended or final:
                     RecordStore.update_run(conn, process.run_id, self._final_fields(run, interrupted=not run.ended))

@@ -1,8 +1,9 @@
 """The records database's schema and its migrations (``PRAGMA user_version``).
 
-One row per run in ``runs``; the output in ``chunks``: each row is one zlib-compressed batch of
-frames ``stream tag (1 byte, o/e) + length (4 bytes, big endian) + bytes``, in arrival order, so
-stdout and stderr stay interleaved as received and many small chunks compress together.
+One row per run in ``runs``; the output in ``chunks``: each row is one batch of frames ``stream tag
+(1 byte, o/e) + length (4 bytes, big endian) + bytes``, in arrival order, so stdout and stderr stay
+interleaved as received and many small chunks compress together. A blob starts with ``z`` (zlib,
+level 1: the writer shares the CPU with the runs) or ``r`` (stored raw: the batch did not compress).
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def migrate(conn: sqlite3.Connection) -> None:
 
 
 _FRAME = struct.Struct(">cI")
+_SAMPLE = 64 * 1024
 _TAGS: dict[str, bytes] = {"stdout": b"o", "stderr": b"e"}
 _NAMES: dict[bytes, StreamName] = {b"o": "stdout", b"e": "stderr"}
 
@@ -111,12 +113,22 @@ def pack_chunks(chunks: list[tuple[StreamName, bytes]]) -> bytes:
     for stream, data in chunks:
         parts.append(_FRAME.pack(_TAGS[stream], len(data)))
         parts.append(data)
-    return zlib.compress(b"".join(parts), 6)
+    raw = b"".join(parts)
+    # Try a sample first: incompressible output (binary, already compressed) would cost ~40 ms per MiB for nothing.
+    sample = raw[:_SAMPLE]
+    if len(zlib.compress(sample, 1)) > len(sample) * 0.9:
+        return b"r" + raw
+    return b"z" + zlib.compress(raw, 1)
 
 
 def unpack_chunks(blob: bytes) -> Iterator[tuple[StreamName, bytes]]:
     """The chunks of one blob, in order. Raises ``zlib.error`` / ``ValueError`` when damaged."""
-    raw = zlib.decompress(blob)
+    if blob[:1] == b"z":
+        raw = zlib.decompress(blob[1:])
+    elif blob[:1] == b"r":
+        raw = blob[1:]
+    else:
+        raise ValueError("unknown output chunk format")
     pos = 0
     while pos < len(raw):
         tag, size = _FRAME.unpack_from(raw, pos)

@@ -1,0 +1,58 @@
+"""B1R (issue 6): B1 with run recording on against B1 with it off, in the same run, alternating.
+
+Both sides stream 256 MiB of stdout from a native process through a ``Process`` reader (B1's product);
+"on" attaches a recorder to a temporary records file first, with the default output cap, so after
+the first 8 MiB the recorder only counts. The ratio is throughput on / off (target >= 0.9).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.native import MIB, _engine
+from tui.core.records import RecordStore, attach_recorder
+
+
+def _stream(size: int, record_to: Path | None) -> float:
+    engine = _engine()
+    recorder = attach_recorder(engine, path=record_to) if record_to is not None else None
+    assert recorder is None or recorder.active, recorder.problem if recorder else None
+    try:
+        process = engine.get("bench:native").exec(f"head -c {size} /dev/zero")
+        reader = process.open_reader("stdout")
+        start = time.perf_counter()
+        process.start()
+        total = 0
+        while (chunk := reader.read(65536)) is not None:
+            total += len(chunk)
+        elapsed = time.perf_counter() - start
+        process.wait()
+        assert total == size
+    finally:
+        engine.shutdown()
+        if recorder is not None:
+            recorder.close()
+    return size / elapsed / 1e9
+
+
+def run_b1_recording(mib: int = 256, runs: int = 7) -> dict[str, Any]:
+    """Throughput (GB/s) of B1 with recording on vs off; ``ratio`` is on / off (median of pairs)."""
+    size = mib * MIB
+    with tempfile.TemporaryDirectory(prefix="execdeck-b1r-") as tmp:
+        path = Path(tmp) / "runs.sqlite3"
+        products, baselines = [], []
+        for _ in range(runs):
+            products.append(_stream(size, path))
+            baselines.append(_stream(size, None))
+        store = RecordStore.open(path)
+        recorded = store.list_runs(limit=None)
+        store.close()
+        # The figure is only worth something if every run was really recorded, and in full.
+        assert len(recorded) == runs and all(r.stdout_bytes == size and r.status == "ok" for r in recorded)
+    ratio = statistics.median(p / b for p, b in zip(products, baselines, strict=True))
+    return {"ratio": round(ratio, 3), "product": round(statistics.median(products), 3),
+            "baseline": round(statistics.median(baselines), 3), "unit": "GB/s", "runs": runs}
