@@ -1,0 +1,358 @@
+"""One run as one fresh container (spec 4.1-4.4): the :class:`ProcessBackend` of ``exec.docker``.
+
+Order of a launch, each step measured to lose nothing (field notes): create (``stdin_open`` makes
+the SDK set ``StdinOnce``), attach the raw socket, register the wait, start. The wait is registered
+synchronously: the daemon answers the headers of ``POST /wait`` only once the wait is in place, and
+the request is streamed, so its return proves the registration before ``start`` is sent.
+
+Removal is owned by the engine, not the daemon: the container is created without ``AutoRemove``,
+the wait uses ``condition=next-exit``, the final state (``OOMKilled``) is read, and then the engine
+removes the container. With the daemon's ``AutoRemove`` and ``condition=removed`` the exit code
+arrives too, but the out-of-memory flag is gone with the container; owning the removal keeps both.
+The cost is one DELETE per run (the daemon's removal is not free either), and a container of an
+engine killed with SIGKILL stays behind as an exited one, which ``execdeck prune`` removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+import re
+import threading
+import time
+from typing import Any
+
+import docker
+import docker.errors
+import docker.types
+
+from tui.core.entries.models import DockerSpec
+from tui.core.errors import internal
+from tui.core.executors.docker_client import (
+    QUICK_TIMEOUT,
+    DockerHost,
+    daemon_message,
+    inspect_container,
+    is_transport_error,
+    kill_container,
+    ping,
+    raw_api,
+    remove_container,
+    unreachable,
+)
+from tui.core.executors.docker_stream import DRAIN_AFTER_EXIT, AttachChannel, pump
+from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
+from tui.core.streams import StreamName
+
+_ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+# Hijack the connection (as the SDK's attach_socket does): from here on it carries raw frames.
+_UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
+# While waiting for the exit, the daemon is pinged this often: a silent network loss must end the run.
+_LIVENESS_EVERY = 10.0
+
+
+# docker-init (tini) when it cannot exec the program: `[FATAL tini (7)] exec nope failed: No such file...`
+_INIT_EXEC_FAILED = re.compile(rb"\[FATAL tini \(\d+\)\] exec (.+?) failed: ([^\n]+)")
+
+
+def container_env(spec: DockerSpec, run: RunSpec) -> list[str]:
+    """``Config.Env``: ``default_env`` overlaid by the per-call env (per-call wins), in that order."""
+    env = dict(spec.default_env)
+    env.update(run.env)
+    return [f"{name}={value}" for name, value in env.items()]
+
+
+def binds(volumes: tuple[str, ...]) -> list[str]:
+    """``HostConfig.Binds``: read-only only when the third part is exactly ``ro`` (SAME)."""
+    result = []
+    for volume in volumes:
+        parts = volume.split(":")
+        if len(parts) < 2:
+            continue  # refused at load time (spec 1.2): never reaches here from a loaded entry
+        mode = "ro" if len(parts) > 2 and parts[2] == "ro" else "rw"
+        result.append(f"{parts[0]}:{parts[1]}:{mode}")
+    return result
+
+
+def host_config(client: docker.APIClient, spec: DockerSpec) -> dict[str, Any]:
+    """``HostConfig`` of spec 1.2; limits only when non-zero, ``AutoRemove`` never (module docstring)."""
+    config: dict[str, Any] = client.create_host_config(
+        network_mode=spec.network_mode or None,
+        binds=binds(spec.volumes) or None,
+        mem_limit=spec.memory_limit or None,
+        cpu_quota=spec.cpu_quota or None,
+        pids_limit=spec.pids_limit or None,
+        read_only=spec.read_only_rootfs or None,
+        security_opt=["no-new-privileges:true"] if spec.no_new_privileges else None,
+        cap_drop=list(spec.cap_drop) or None,
+        cap_add=list(spec.cap_add) or None,
+        tmpfs=dict(spec.tmpfs) or None,
+        init=spec.init,
+        # The attach stream is the one copy of the output: no second one on the host's disk.
+        log_config=docker.types.LogConfig(type="none"),
+    )
+    return config
+
+
+def work_dir_for(spec: DockerSpec, run: RunSpec) -> str:
+    """The per-call work dir, else ``default_work_dir``, lexically cleaned; "" for the image's."""
+    raw = run.work_dir or spec.default_work_dir
+    return posixpath.normpath(raw) if raw else ""
+
+
+class DockerBackend(ProcessBackend):
+    """A container made, attached, waited for and (with ``auto_remove``) removed by this engine."""
+
+    def __init__(self, host: DockerHost, spec: DockerSpec, run: RunSpec, labels: dict[str, str],
+                 on_launch: Any = None) -> None:
+        self.host = host
+        self.spec = spec
+        self.run = run
+        self.labels = labels
+        self._on_launch = on_launch
+        self._client: docker.APIClient | None = None
+        self._id = ""
+        self._channel: AttachChannel | None = None
+        self._wait_response: Any = None
+        self._wait_result: dict[str, Any] | None = None
+        self._wait_failed = False
+        self._wait_done = threading.Event()
+        self._exited = threading.Event()
+        self._stop_pump = threading.Event()
+        self._pump_done = threading.Event()
+        self._stdin_lock = threading.Lock()
+        self._stdin_closed = False
+        self._removed = False
+        self._first_stderr = b""
+
+    @property
+    def container_id(self) -> str:
+        return self._id
+
+    # -- launch ----------------------------------------------------------------------------------
+
+    def launch(self, sink: OutputSink) -> None:
+        client = self._client = self.host.client()
+        if self._on_launch is not None:
+            self._on_launch()
+        image = self.spec.image
+        try:
+            created = client.create_container(
+                image,
+                command=list(self.run.argv) or None,  # no Cmd: the image's default command (E3)
+                stdin_open=True,
+                tty=False,
+                environment=container_env(self.spec, self.run),
+                working_dir=self.run.work_dir or None,
+                user=self.spec.user or None,
+                labels=self.labels,
+                host_config=host_config(client, self.spec),
+            )
+        except docker.errors.ImageNotFound as err:
+            raise internal(f'image "{image}" not found on {self.host.url}', image=image, host=self.host.url) from err
+        except docker.errors.APIError as err:
+            raise internal(daemon_message(err), image=image, host=self.host.url) from err
+        except Exception as err:
+            if is_transport_error(err):
+                raise unreachable(self.host.url, str(err)) from err
+            raise
+        self._id = created["Id"]
+        try:
+            api = raw_api(client)
+            response = client.post(
+                api._url("/containers/{0}/attach", self._id), params=_ATTACH, stream=True,
+                timeout=QUICK_TIMEOUT, headers=_UPGRADE,
+            )
+            self._channel = AttachChannel(api._get_raw_response_socket(response), response)
+            self._wait_response = api._post(
+                api._url("/containers/{0}/wait", self._id), params={"condition": "next-exit"},
+                stream=True, timeout=QUICK_TIMEOUT,
+            )
+            api._raise_for_status(self._wait_response)
+            # The headers are in, so the wait is registered; its body may take as long as the run.
+            self._unbounded(self._wait_response)
+            client.start(self._id)
+        except Exception as err:
+            self._abandon()
+            if isinstance(err, docker.errors.APIError):
+                raise internal(daemon_message(err), command=self.run.command) from err
+            if is_transport_error(err):
+                raise unreachable(self.host.url, str(err)) from err
+            raise internal(f"docker: {err}", command=self.run.command) from err
+        self.handle = self._id[:12]
+        threading.Thread(target=self._read_wait, name=f"docker-wait-{self.handle}", daemon=True).start()
+        threading.Thread(target=self._pump, args=(sink,), name=f"docker-pump-{self.handle}", daemon=True).start()
+
+    @staticmethod
+    def _unbounded(response: Any) -> None:
+        # The read timeout of the request bounded only the wait for the headers.
+        with contextlib.suppress(Exception):
+            response.raw._fp.fp.raw._sock.settimeout(None)
+
+    def _abandon(self) -> None:
+        """A start that failed leaves nothing: close the connections and remove the container."""
+        self._close_connections()
+        if self._client is not None and self._id:
+            with contextlib.suppress(Exception):
+                remove_container(self._client, self._id)
+                self._removed = True
+
+    def _pump(self, sink: OutputSink) -> None:
+        assert self._channel is not None
+        try:
+            pump(self._channel, sink, self._exited, self._stop_pump, tap=self._tap if self.spec.init else None)
+        finally:
+            self._pump_done.set()
+
+    def _tap(self, stream: StreamName, data: bytes) -> None:
+        # The init reports an exec failure at the start of stderr: keep that much of it.
+        if stream == "stderr" and len(self._first_stderr) < 512:
+            self._first_stderr += data[: 512 - len(self._first_stderr)]
+
+    def _read_wait(self) -> None:
+        """Read the wait's body (blocks as long as the run) on its own thread, so that
+        :meth:`wait_exit` can keep an eye on the daemon meanwhile."""
+        try:
+            self._wait_result = self._wait_response.json()
+        except Exception:  # noqa: BLE001 - connection lost: wait_exit finds out what happened
+            self._wait_failed = True
+        finally:
+            self._wait_done.set()
+
+    # -- the end ---------------------------------------------------------------------------------
+
+    def wait_exit(self) -> ExitInfo:
+        assert self._client is not None
+        info = self._wait_for_exit(self._client)
+        self._exited.set()
+        if info.error is None and self.spec.auto_remove and self._pump_done.wait(DRAIN_AFTER_EXIT + 1):
+            # The output is in, so the container can go before wait() returns (else: in cleanup).
+            self._remove()
+        return info
+
+    def _wait_for_exit(self, client: docker.APIClient) -> ExitInfo:
+        while True:
+            last_check = time.monotonic()
+            while not self._wait_done.wait(1.0):
+                if time.monotonic() - last_check >= _LIVENESS_EVERY:
+                    if not ping(client):
+                        return self._lost()
+                    last_check = time.monotonic()
+            result = self._wait_result
+            if not self._wait_failed and result is not None and "StatusCode" in result:
+                code = int(result["StatusCode"])
+                # An out-of-memory kill is a SIGKILL: only a failing run can have been one.
+                oom = code != 0 and self._oom_killed(client)
+                return ExitInfo(code=code, oom_killed=oom, error=self._exec_failure(code))
+            # The wait's connection broke: ask the daemon directly how things stand.
+            try:
+                state = inspect_container(client, self._id)["State"]
+            except Exception:  # noqa: BLE001 - unreachable, or the container vanished
+                return self._lost()
+            if not state.get("Running"):
+                return ExitInfo(code=int(state.get("ExitCode", -1)), oom_killed=bool(state.get("OOMKilled")))
+            try:
+                self._rewait(client)
+            except Exception:  # noqa: BLE001
+                return self._lost()
+
+    def _rewait(self, client: docker.APIClient) -> None:
+        # Started by now: "not-running" returns at once if it ended meanwhile.
+        api = raw_api(client)
+        self._wait_done.clear()
+        self._wait_failed = False
+        self._wait_response = api._post(
+            api._url("/containers/{0}/wait", self._id), params={"condition": "not-running"},
+            stream=True, timeout=QUICK_TIMEOUT,
+        )
+        api._raise_for_status(self._wait_response)
+        self._unbounded(self._wait_response)
+        threading.Thread(target=self._read_wait, name=f"docker-wait-{self.handle}", daemon=True).start()
+
+    def _exec_failure(self, code: int) -> str | None:
+        """With the init process, a program missing from the image is found only after start: the
+        init reports it on stderr and exits 127. Turn that into the message a start without init
+        gets from the daemon, so the run ends with one clear error rather than a bare 127."""
+        if code != 127 or not self._pump_done.wait(DRAIN_AFTER_EXIT + 1):
+            return None
+        found = _INIT_EXEC_FAILED.match(self._first_stderr)
+        if found is None:
+            return None
+        program, reason = found.group(1).decode(errors="replace"), found.group(2).decode(errors="replace")
+        if reason == "No such file or directory":
+            reason = "executable file not found in $PATH" if "/" not in program else "no such file or directory"
+        return f'exec: "{program}": {reason[:1].lower()}{reason[1:]}'
+
+    def _lost(self) -> ExitInfo:
+        # The attach stream may never end either: stop reading it.
+        self._stop_pump.set()
+        return ExitInfo(code=None, error=f"lost the Docker daemon at {self.host.url} during the run")
+
+    def _oom_killed(self, client: docker.APIClient) -> bool:
+        try:
+            return bool(inspect_container(client, self._id)["State"].get("OOMKilled"))
+        except Exception:  # noqa: BLE001 - the exit code stands without the flag
+            return False
+
+    def _remove(self) -> None:
+        if self._removed or self._client is None or not self._id:
+            return
+        with contextlib.suppress(Exception):
+            remove_container(self._client, self._id)
+            self._removed = True
+
+    # -- while it runs ---------------------------------------------------------------------------
+
+    def write_stdin(self, data: bytes, cancel: threading.Event | None = None) -> None:
+        assert self._channel is not None
+        with self._stdin_lock:
+            if self._stdin_closed:
+                raise internal("write to stdin: stdin is closed")
+            # A stopped container's socket still takes writes (field notes): refuse them ourselves.
+            if self._exited.is_set() or self._wait_done.is_set():
+                raise internal("write to stdin: container already stopped")
+            try:
+                self._channel.send_all(data, cancel)
+            except OSError as err:
+                raise internal(f"write to stdin: {err.strerror or err}") from err
+
+    def close_stdin(self) -> None:
+        assert self._channel is not None
+        with self._stdin_lock:
+            if not self._stdin_closed:
+                self._stdin_closed = True
+                self._channel.shutdown_write()
+
+    def send_signal(self, signum: int) -> None:
+        assert self._client is not None
+        if self._exited.is_set() or self._wait_done.is_set():
+            raise internal("container already stopped")
+        try:
+            kill_container(self._client, self._id, signum)
+        except docker.errors.APIError as err:
+            if err.status_code == 409 or "is not running" in str(err):
+                raise internal("container already stopped") from err
+            raise internal(daemon_message(err)) from err
+        except Exception as err:
+            if is_transport_error(err):
+                raise unreachable(self.host.url, str(err)) from err
+            raise internal(f"signal {signum}: {err}") from err
+
+    def terminate(self, force: bool) -> None:
+        if self._client is None or not self._id or self._exited.is_set():
+            return
+        with contextlib.suppress(Exception):
+            kill_container(self._client, self._id, 9 if force else 15)
+
+    def cleanup(self) -> None:
+        self._stop_pump.set()
+        self._close_connections()
+        if self.spec.auto_remove:
+            self._remove()
+
+    def _close_connections(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+        if self._wait_response is not None:
+            with contextlib.suppress(Exception):
+                self._wait_response.close()

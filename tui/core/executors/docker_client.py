@@ -1,0 +1,197 @@
+"""Reaching a Docker daemon: one lazy client per host, short timeouts, and messages for people.
+
+Creating an executor never contacts a daemon (spec 4.5): :class:`DockerHost` is a cheap holder
+that the engine shares per host URL (``engine.resource("docker:" + url, ...)``); the low-level
+``APIClient`` is built on first use, because its constructor asks the daemon for its API version and
+raises when no daemon answers. A failed build is not remembered, so a daemon started later is found.
+
+Every call that may meet a dead or silent daemon has an explicit, short timeout; the SDK's methods
+that take none use the client's ``CALL_TIMEOUT``. The base URL is always explicit (the entry's
+``host``, else ``DOCKER_HOST``, else the local socket): Docker CLI contexts are never followed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import docker
+import docker.errors
+import requests
+
+from tui.core.errors import ExecError, internal
+
+if TYPE_CHECKING:
+    from tui.core.engine import Engine
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+#: Connecting (and negotiating the API version) with a daemon that does not answer gives up after this.
+CONNECT_TIMEOUT = 5.0
+#: Upper bound of one ordinary API call (create, start, remove) once connected.
+CALL_TIMEOUT = 30
+#: Upper bound of the quick calls made while ending runs (kill, inspect, ping).
+QUICK_TIMEOUT = 5.0
+
+_TRANSPORT_ERRORS = (
+    requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError,
+)
+
+
+def resolve_host(host: str) -> str:
+    """The daemon URL for an entry's ``host``: itself, else ``DOCKER_HOST``, else the local socket."""
+    return host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def unreachable(host: str, reason: str = "") -> ExecError:
+    """``cannot reach the Docker daemon at <host>``; the underlying reason goes into the details."""
+    return internal(f"cannot reach the Docker daemon at {host}", host=host, reason=reason)
+
+
+def is_transport_error(err: BaseException) -> bool:
+    """True when ``err`` means the daemon did not answer (refused, reset, timed out, gone)."""
+    return isinstance(err, _TRANSPORT_ERRORS)
+
+
+def daemon_message(err: docker.errors.APIError) -> str:
+    """The daemon's own explanation, without the SDK's ``500 Server Error for http+docker://...`` prefix
+    and without the runtime's chain of wrappers around the part that matters.
+
+    ``OCI runtime create failed: ... unable to start container process: exec: "nope": executable file
+    not found in $PATH: unknown`` becomes ``exec: "nope": executable file not found in $PATH``.
+    """
+    text = str(err.explanation or err)
+    for marker in ("unable to start container process: ", "starting container process caused: "):
+        if marker in text:
+            text = text.rsplit(marker, 1)[1]
+    text = re.sub(r":\s*unknown$", "", text.strip())
+    return text.strip().strip('"').strip() or str(err)
+
+
+class DockerHost:
+    """One daemon URL and, once it answered, its client. Thread-safe; cheap to create."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._client: docker.APIClient | None = None
+
+    def client(self, timeout: float = CONNECT_TIMEOUT) -> docker.APIClient:
+        """The connected client, built now if needed (waiting at most about ``timeout`` seconds).
+
+        Raises:
+            ExecError: ``cannot reach the Docker daemon at <url>`` (the reason in its details).
+        """
+        client = self._client
+        if client is not None:
+            return client
+        deadline = time.monotonic() + timeout
+        if not self._lock.acquire(timeout=timeout):
+            raise unreachable(self.url, "another connection attempt is still waiting for the daemon")
+        try:
+            if self._client is None:
+                left = max(0.5, deadline - time.monotonic())
+                self._client = _connect(self.url, left)
+            return self._client
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        """Close the pooled connections (at engine shutdown)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
+def host_for(engine: Engine, host: str) -> DockerHost:
+    """The engine's shared :class:`DockerHost` for an entry's ``host`` (never contacts the daemon)."""
+    url = resolve_host(host)
+    made: list[DockerHost] = []
+
+    def make() -> DockerHost:
+        made.append(DockerHost(url))
+        return made[0]
+
+    found: DockerHost = engine.resource("docker:" + url, make)
+    if made:
+        # Outside the factory: it runs under the engine's lock, which add_cleanup takes too.
+        engine.add_cleanup(found.close)
+    return found
+
+
+def _connect(url: str, timeout: float) -> docker.APIClient:
+    kwargs: dict[str, Any] = {}
+    if url.startswith("ssh://"):
+        # Shell out to the system's ssh (keys, agent, known_hosts as the user has them).
+        kwargs["use_ssh_client"] = True
+    try:
+        # The constructor negotiates the API version with the daemon, within this timeout.
+        client = docker.APIClient(base_url=url, timeout=max(1, math.ceil(timeout)), **kwargs)
+    except docker.errors.DockerException as err:
+        reason = str(err)
+        if "paramiko" in reason:
+            reason = "ssh:// hosts need the paramiko package (pip install paramiko)"
+        raise unreachable(url, reason) from err
+    except (*_TRANSPORT_ERRORS, OSError) as err:
+        raise unreachable(url, str(err)) from err
+    client.timeout = CALL_TIMEOUT
+    return client
+
+
+# -- calls with an explicit timeout (the SDK's methods take none) --------------------------------------
+
+
+def raw_api(client: docker.APIClient) -> Any:
+    """The SDK's request helpers (``_url``, ``_get``, ``_post``, ``_result``...), which its type stubs
+    leave out: explicit timeouts and the streamed wait need them."""
+    return client
+
+
+def ping(client: docker.APIClient, timeout: float = QUICK_TIMEOUT) -> bool:
+    """True when the daemon answers ``/_ping`` within ``timeout``."""
+    api = raw_api(client)
+    try:
+        response = api._get(api._url("/_ping"), timeout=timeout)
+        return bool(response.status_code == 200)
+    except (*_TRANSPORT_ERRORS, OSError):
+        return False
+
+
+def inspect_container(client: docker.APIClient, container: str, timeout: float = QUICK_TIMEOUT) -> dict[str, Any]:
+    """``GET /containers/<id>/json``. Raises the SDK's errors (``NotFound``) or transport errors."""
+    api = raw_api(client)
+    response = api._get(api._url("/containers/{0}/json", container), timeout=timeout)
+    result: dict[str, Any] = api._result(response, True)
+    return result
+
+
+def inspect_image(client: docker.APIClient, image: str, timeout: float = QUICK_TIMEOUT) -> dict[str, Any]:
+    """``GET /images/<name>/json``. Raises ``ImageNotFound`` when absent, or transport errors."""
+    api = raw_api(client)
+    response = api._get(api._url("/images/{0}/json", image), timeout=timeout)
+    result: dict[str, Any] = api._result(response, True)
+    return result
+
+
+def kill_container(client: docker.APIClient, container: str, signum: int, timeout: float = QUICK_TIMEOUT) -> None:
+    """``POST /containers/<id>/kill?signal=n``. Raises the SDK's errors (409 when not running)."""
+    api = raw_api(client)
+    response = api._post(
+        api._url("/containers/{0}/kill", container), params={"signal": signum}, timeout=timeout
+    )
+    api._raise_for_status(response)
+
+
+def remove_container(client: docker.APIClient, container: str, timeout: float = QUICK_TIMEOUT) -> None:
+    """Force-remove a container and its anonymous volumes; one already gone is fine."""
+    api = raw_api(client)
+    response = api._delete(
+        api._url("/containers/{0}", container), params={"v": True, "force": True}, timeout=timeout
+    )
+    if response.status_code == 404:
+        return
+    api._raise_for_status(response)

@@ -1,0 +1,135 @@
+"""Which containers are ours, and which are orphans (spec 4.6).
+
+Every container carries the labels of :mod:`tui.core.labels`. A console instance that made a
+container records itself as live with a pid file, ``<runtime dir>/execdeck/instances/<instance>.pid``
+(``$XDG_RUNTIME_DIR``, else ``/tmp/execdeck-<uid>``), holding its pid and that process's start time
+(so a reused pid does not count as the same process). The file goes at engine shutdown; a crashed
+instance leaves it behind with a dead pid. An instance is *gone* when its file is missing or its
+process is not alive: the running containers it made are orphans.
+
+The record is per machine: on a daemon shared with other machines, containers of consoles elsewhere
+look gone from here, so orphans are only ever offered for killing, never killed on their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import docker
+
+from tui.core.executors.docker_client import kill_container, remove_container
+from tui.core.labels import LABEL_INSTANCE, PRODUCT_FILTER
+
+if TYPE_CHECKING:
+    from tui.core.engine import Engine
+
+Container = dict[str, Any]
+
+
+def instances_dir() -> Path:
+    """Where live instances are recorded (created on demand, private to the user)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    base = Path(runtime) / "execdeck" if runtime else Path(f"/tmp/execdeck-{os.getuid()}")
+    return base / "instances"
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or ""."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def register_instance(instance_id: str) -> Path:
+    """Record this process as the live owner of ``instance_id``; returns the file to remove at exit."""
+    folder = instances_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{instance_id}.pid"
+    pid = os.getpid()
+    path.write_text(f"{pid} {_start_time(pid)}\n")
+    return path
+
+
+def register_engine(engine: Engine) -> None:
+    """Record ``engine``'s instance as live until its shutdown (once per engine; cheap after)."""
+
+    made: list[Path] = []
+
+    def make() -> Path:
+        made.append(register_instance(engine.instance_id))
+        return made[0]
+
+    engine.resource("docker:instance-record", make)
+    if made:
+        # Outside the factory: it runs under the engine's lock, which add_cleanup takes too.
+        engine.add_cleanup(lambda: made[0].unlink(missing_ok=True))
+
+
+def instance_alive(instance_id: str) -> bool:
+    """True when the instance's record names a process that is still the one that wrote it."""
+    try:
+        pid_text, _, started = (instances_dir() / f"{instance_id}.pid").read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    return not started or _start_time(pid) == started
+
+
+def find_orphans(client: docker.APIClient) -> list[Container]:
+    """Running containers of this product whose instance is gone (as ``containers()`` lists them)."""
+    running = client.containers(filters={"label": PRODUCT_FILTER, "status": "running"})
+    alive: dict[str, bool] = {}
+    orphans = []
+    for container in running:
+        instance = (container.get("Labels") or {}).get(LABEL_INSTANCE, "")
+        if instance not in alive:
+            alive[instance] = bool(instance) and instance_alive(instance)
+        if not alive[instance]:
+            orphans.append(container)
+    return orphans
+
+
+def kill_orphans(client: docker.APIClient, orphans: list[Container] | None = None) -> list[Container]:
+    """SIGKILL the given orphans (default: :func:`find_orphans` now); returns those killed.
+
+    Killed containers stay as exited ones (for inspection), which :func:`prune` removes.
+    """
+    killed = []
+    for container in find_orphans(client) if orphans is None else orphans:
+        with contextlib.suppress(docker.errors.APIError):
+            kill_container(client, container["Id"], 9)
+            killed.append(container)
+    return killed
+
+
+def exited_containers(client: docker.APIClient) -> list[Container]:
+    """Exited (or dead) containers of this product, every instance's."""
+    found: list[Container] = []
+    for status in ("exited", "dead"):
+        found += client.containers(all=True, filters={"label": PRODUCT_FILTER, "status": status})
+    return found
+
+
+def prune(client: docker.APIClient, *, dry_run: bool = False) -> list[Container]:
+    """Remove the product's exited containers; returns them (those that would go, with ``dry_run``)."""
+    containers = exited_containers(client)
+    if dry_run:
+        return containers
+    removed = []
+    for container in containers:
+        with contextlib.suppress(docker.errors.APIError):
+            remove_container(client, container["Id"])
+            removed.append(container)
+    return removed
