@@ -1,0 +1,80 @@
+"""Shared fixtures of the exec-module tests: `execdeck lua` as a real subprocess, an engine over the same
+entry files, and the check that no test leaves a process behind.
+
+Every long-running host command in the scripts carries the marker `0421` in an argument (`sleep 30.0421`),
+so leftovers can be found in /proc without confusing them with other tests' processes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tui.core.engine import Engine
+from tui.core.entries.loader import load_entries
+
+HERE = Path(__file__).resolve().parent
+ENTRIES = HERE / "entries"
+SCRIPTS = HERE / "scripts"
+REPO = HERE.parent.parent
+MARKER = b"0421"
+
+
+def execdeck_lua(script: str | Path, *args: str) -> list[str]:
+    """The argv of `execdeck lua` for `script` (a name in scripts/ or a path) with our entries."""
+    path = Path(script)
+    if not path.is_absolute():
+        path = SCRIPTS / path
+    return [sys.executable, "-m", "tui", "lua", "--entries", str(ENTRIES), str(path), *args]
+
+
+def run_lua(script: str | Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    """Run a script to its end; stdout and stderr captured as bytes."""
+    return subprocess.run(execdeck_lua(script, *args), cwd=REPO, capture_output=True, timeout=timeout, check=False)
+
+
+def marked_pids(marker: bytes = MARKER) -> list[int]:
+    """Host processes with an argument containing `marker` (the scripts' long-running commands)."""
+    found: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                args = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if int(entry) != os.getpid() and any(marker in arg for arg in args[1:]):
+            found.append(int(entry))
+    return found
+
+
+def wait_no_marked(deadline: float = 5.0, marker: bytes = MARKER) -> list[int]:
+    """Poll /proc until no marked process is left (a zombie being reaped may take a moment)."""
+    end = time.monotonic() + deadline
+    left = marked_pids(marker)
+    while left and time.monotonic() < end:
+        time.sleep(0.02)  # polling the OS with a deadline: there is no event for "a process is gone"
+        left = marked_pids(marker)
+    return left
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left() -> Iterator[None]:
+    yield
+    left = wait_no_marked()
+    assert not left, f"processes left running: {left}"
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    """An engine over tests/lua_exec/entries; every process it made is ended after the test."""
+    eng = Engine(load_entries([ENTRIES]), source="lua")
+    yield eng
+    eng.shutdown(grace=0.5)
