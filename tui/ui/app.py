@@ -1,0 +1,352 @@
+"""The console: ``execdeck`` with no arguments. :func:`run_console` is what the command line calls.
+
+:class:`ExecdeckApp` owns the engine, the loaded entries and the executors' statuses; screens and widgets
+(``tui/ui/screens``, ``tui/ui/widgets``) show them. Every process the engine creates (run dialog, palette,
+Lua) reaches :meth:`ExecdeckApp._process_created` on the creating thread, which subscribes to its output
+at once and opens a run tab through the UI thread. Whatever ends the console (``q``, SIGTERM, SIGHUP, an
+error) ends the runs it started, processes and containers: :meth:`Engine.shutdown` runs on every path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import TabPane
+
+from tui.core.engine import Engine
+from tui.core.entries.loader import load_entries
+from tui.core.entries.models import DockerSpec, LoadResult
+from tui.core.entries.paths import resolve_entry_paths
+from tui.core.executors.base import ExecutorStatus
+from tui.core.process import Process
+from tui.ui.entry_watch import EntryWatch
+from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.main import MainScreen
+from tui.ui.screens.palette import ConsoleCommands
+from tui.ui.screens.pull import offer_pull, prune_containers, sweep_orphans
+from tui.ui.screens.run_dialog import RunRequest
+from tui.ui.screens.theme_picker import ThemePicker
+from tui.ui.settings import Settings, load_settings, save_settings
+from tui.ui.themes import DEFAULT_VARIABLES, apply_theme, register_themes
+from tui.ui.widgets.run_tab import InfoFilter, RunFeed, post_call
+
+
+class ExecdeckApp(App[int]):
+    """The console. Tests build it with their own entry paths, config dir and ``info_filter``."""
+
+    CSS_PATH = "execdeck.tcss"
+    TITLE = "execdeck"
+    COMMANDS: ClassVar = App.COMMANDS | {ConsoleCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("f1", "help", "Help"),
+        Binding("t", "pick_theme", "Theme", show=False),
+        Binding("ctrl+r", "reload_entries", "Reload", show=False),
+    ]
+
+    def __init__(self, entry_paths: list[Path], *, user_theme_dir: Path | None = None,
+                 sweep_orphans: bool = True, handle_signals: bool = False,
+                 info_filter: InfoFilter | None = None, watch_interval: float = 1.0,
+                 records: str | None = None, no_record: bool = False) -> None:
+        super().__init__()
+        self.entry_paths = entry_paths
+        self.load_result: LoadResult = load_entries(entry_paths)
+        self.engine = Engine(self.load_result, source="console")
+        self.recorder = _recorder(self.engine, records, no_record)
+        self.settings, self._settings_problems = load_settings()
+        self.statuses: dict[str, ExecutorStatus | None] = {}
+        """Last probe result per executor id; None while a probe runs."""
+        self.history: dict[str, list[str]] = {}
+        """Commands typed per executor (no whitelist), for the run dialog's ↑/↓."""
+        self.info_filter = info_filter
+        self._user_theme_dir = user_theme_dir
+        self._sweep_orphans, self._handle_signals, self._watch_interval = sweep_orphans, handle_signals, watch_interval
+        self._watch = EntryWatch(entry_paths)
+        self._own = threading.local()  # set while a console action creates a process on this thread
+        self._shutting_down = threading.Event()
+        self._feeds: dict[str, RunFeed] = {}  # subscribed, waiting for their tab
+        self._feeds_lock = threading.Lock()
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(DEFAULT_VARIABLES)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(extra_tabs=self._extra_tabs())
+
+    def _extra_tabs(self) -> list[TabPane]:
+        # The REPL tab (and run history) come from modules written beside this one: optional until they land.
+        tabs: list[TabPane] = []
+        try:
+            from tui.lua.session import make_repl
+            from tui.ui.widgets.repl_view import ReplView
+        except ImportError:
+            pass
+        else:
+            tabs.append(TabPane("REPL", ReplView(lambda on_print: make_repl(self.engine, on_print)), id="repl"))
+        if self.recorder is not None:
+            from tui.ui.widgets.runs_view import RunsView
+
+            tabs.append(TabPane("History", RunsView(self.recorder.store, self.recorder.problem), id="history"))
+        return tabs
+
+    def on_runs_view_rerun(self, message: Any) -> None:
+        """Run a recorded command again on the same executor and work dir (env values were never kept)."""
+        self.run_command(message.executor_id, message.command, message.work_dir)
+        if message.env_names:
+            self.notify(f"env not repeated (values are not recorded): {', '.join(message.env_names)}",
+                        severity="warning")
+
+    @property
+    def main(self) -> MainScreen:
+        """The main screen (wherever the modal stack is)."""
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        problems = register_themes(self, self._user_theme_dir) + apply_theme(self, self.settings.theme)
+        for problem in [*problems, *self._settings_problems]:
+            self.notify(problem, title="Theme / settings", severity="warning", timeout=10)
+        self.watch(self, "theme", self._theme_changed, init=False)
+        self.engine.add_listener(self._process_created)
+        self.set_interval(self._watch_interval, self._check_entries)
+        self._announce_problems()
+        self.probe_all()
+        if self._sweep_orphans and any(isinstance(e.spec, DockerSpec) for e in self.load_result.executors):
+            self.run_worker(lambda: sweep_orphans(self), thread=True, exit_on_error=False, group="docker")
+        if self._handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _announce_problems(self) -> None:
+        count = len(self.load_result.problems)
+        if count:
+            self.notify(f"{count} problem{'s' if count != 1 else ''} in the entry files: see the Problems tab",
+                        severity="warning", timeout=8)
+
+    # -- statuses ---------------------------------------------------------------------------------
+
+    def probe_all(self) -> None:
+        """Probe every executor in the background (one thread each: a dead daemon takes its timeout)."""
+        for entry in self.load_result.executors:
+            self.statuses[entry.id] = None
+            self.run_worker(lambda e=entry.id: self._probe(e), thread=True, exit_on_error=False, group="probe")
+
+    def _probe(self, entry_id: str) -> None:
+        try:
+            status = self.engine.get(entry_id).probe(timeout=2.0)
+        except Exception as err:  # noqa: BLE001 - a failed probe is a status, not a crash
+            status = ExecutorStatus(False, f"cannot probe: {err}")
+        post_call(self, self._set_status, entry_id, status)
+
+    def _set_status(self, entry_id: str, status: ExecutorStatus) -> None:
+        self.statuses[entry_id] = status
+        self.main.show_status(entry_id)
+
+    @property
+    def probes_pending(self) -> int:
+        return sum(1 for status in self.statuses.values() if status is None)
+
+    # -- runs -------------------------------------------------------------------------------------
+
+    def start_run(self, request: RunRequest) -> Process:
+        """Create and start a process (worker thread). Raises ExecError with the refusal."""
+        self._own.creating = True
+        try:
+            process = self.engine.get(request.executor_id).exec(
+                request.command, work_dir=request.work_dir or None, env=request.env, timeout=request.timeout,
+                source="console")
+        finally:
+            self._own.creating = False
+        process.start()
+        return process
+
+    def _process_created(self, process: Process) -> None:
+        # The creating thread, before the start: subscribe now so no output is missed.
+        feed = RunFeed(process)
+        with self._feeds_lock:
+            self._feeds[process.run_id] = feed
+        if not getattr(self._own, "creating", False):
+            post_call(self, self._open_feed, process.run_id, False)
+
+    def open_started_run(self, process: Process) -> None:
+        """Open (and show) the tab of a run the console itself started."""
+        self.call_later(self._open_feed, process.run_id, True)
+
+    async def _open_feed(self, run_id: str, activate: bool) -> None:
+        with self._feeds_lock:
+            feed = self._feeds.pop(run_id, None)
+        if feed is None:
+            return
+        if feed.process.start_error is not None and not activate:
+            feed.close()
+            return
+        await self.main.open_run(feed, activate)
+        if not activate:
+            self.notify(f"new run: {feed.process.spec.executor_id} › {feed.process.spec.command}", timeout=3)
+
+    def run_command(self, executor_id: str, command: str, work_dir: str = "") -> None:
+        """Run a command at once (palette, history); a refusal becomes a notification."""
+        def work() -> None:
+            try:
+                process = self.start_run(RunRequest(executor_id, command, work_dir))
+            except Exception as err:  # noqa: BLE001 - ExecError or worse: a notice, never a traceback
+                post_call(self, self.notify, f"{executor_id}: {err}", severity="error")
+            else:
+                post_call(self, self.open_started_run, process)
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="run-start")
+
+    # -- entries ----------------------------------------------------------------------------------
+
+    def _check_entries(self) -> None:
+        if self._watch.changed():
+            self.action_reload_entries()
+
+    def action_reload_entries(self) -> None:
+        """Read the entry files again (worker); running processes keep the executor they started on."""
+        def work() -> None:
+            result = load_entries(self.entry_paths)
+            post_call(self, self._entries_loaded, result)
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="reload", exclusive=True)
+
+    def _entries_loaded(self, result: LoadResult) -> None:
+        self.load_result = result
+        self.engine.reload(result)
+        self.main.show_entries()
+        self.probe_all()
+        count = len(result.problems)
+        self.notify(f"entries reloaded: {len(result.executors)} executors, {count} problem{'s' * (count != 1)}",
+                    severity="warning" if count else "information", timeout=4)
+
+    # -- docker -----------------------------------------------------------------------------------
+
+    def pull(self, executor_id: str) -> None:
+        """Offer the explicit pull of the image of ``executor_id`` (a docker executor)."""
+        offer_pull(self, executor_id)
+
+    def action_prune(self) -> None:
+        """Remove the exited containers this product made (every daemon the entries name)."""
+        self.run_worker(lambda: prune_containers(self), thread=True, exit_on_error=False, group="docker")
+
+    # -- themes, help ------------------------------------------------------------------------------
+
+    def action_pick_theme(self) -> None:
+        self.push_screen(ThemePicker(), lambda name: self.choose_theme(name) if name else None)
+
+    def choose_theme(self, name: str) -> None:
+        """Switch to theme ``name`` and remember it."""
+        self.theme = name
+        self._save_theme(name)
+
+    def _theme_changed(self, name: str) -> None:
+        if not isinstance(self.screen, ThemePicker):  # live previews are not choices yet
+            self._save_theme(name)
+
+    def _save_theme(self, name: str) -> None:
+        if name == self.settings.theme:
+            return
+        self.settings = Settings(theme=name, scrollback_lines=self.settings.scrollback_lines)
+        try:
+            save_settings(self.settings)
+        except OSError as err:
+            self.notify(f"cannot save the settings: {err}", severity="warning")
+
+    def action_help(self) -> None:
+        area = "executors"
+        for node in (self.focused.ancestors_with_self if self.focused is not None else []):
+            found = {"RunTab": "run", "ProblemsView": "problems", "ReplView": "repl", "RunsView": "runs"}
+            if type(node).__name__ in found:
+                area = found[type(node).__name__]
+                break
+        self.push_screen(HelpScreen(area))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title != "Theme":  # ours previews live and persists
+                yield command
+
+    # -- the end ----------------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit; asks first while runs are going. Every run is ended before the app exits."""
+        running = [p for p in self.engine.processes if p.running]
+        if not running:
+            self._shutdown_then_exit(0)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._shutdown_then_exit(0)
+
+        question = f"{len(running)} run(s) still going. Stop them all (processes and containers) and quit?"
+        self.push_screen(ConfirmScreen(question, yes="Stop and quit", title="Quit"), answered)
+
+    def _shutdown_then_exit(self, code: int) -> None:
+        self.notify("stopping runs…", timeout=2)
+
+        def work() -> None:
+            self.shutdown_engine()
+            post_call(self, self.exit, code)
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="shutdown")
+
+    def shutdown_engine(self) -> None:
+        """End every run (processes and containers) once; later calls return at once."""
+        if not self._shutting_down.is_set():
+            self._shutting_down.set()
+            self.engine.shutdown()
+            if self.recorder is not None:
+                self.recorder.close()
+
+    def _on_signal(self, signum: int) -> None:
+        # SIGTERM/SIGHUP: end the runs first (the terminal may be gone), then leave. A watchdog makes sure
+        # the process ends even when the terminal's death wedges the screen driver.
+        def watchdog() -> None:
+            self.shutdown_engine()
+            post_call(self, self.exit, 128 + signum)
+            threading.Event().wait(10)
+            os._exit(128 + signum)
+
+        threading.Thread(target=watchdog, name="signal-exit", daemon=True).start()
+
+
+def _recorder(engine: Engine, records: str | None, no_record: bool) -> Any:
+    """The run recorder of the console, or None while the records module is not there."""
+    try:
+        from tui.core.records import attach_recorder
+    except ImportError:
+        return None
+    return attach_recorder(engine, source="console", path=records, disabled=no_record)
+
+
+def run_console(args: argparse.Namespace) -> int:
+    """Open the console on the entry paths of ``args``; returns the exit code (0 on a normal quit)."""
+    app = ExecdeckApp(resolve_entry_paths(args.entries), handle_signals=True,
+                      records=getattr(args, "records", None), no_record=bool(getattr(args, "no_record", False)))
+    atexit.register(app.shutdown_engine)
+    try:
+        app.run()
+    finally:
+        app.shutdown_engine()
+        with contextlib.suppress(Exception):
+            atexit.unregister(app.shutdown_engine)
+    code = app.return_code
+    return code if isinstance(code, int) else 0
+

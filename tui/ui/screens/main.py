@@ -1,0 +1,207 @@
+"""The main screen: tabs for the executors (list and details), the problems, the REPL, and one per run.
+
+The screen only shows and asks; the app (:class:`~tui.ui.app.ExecdeckApp`) owns the engine, the loaded
+entries and the statuses, and calls :meth:`MainScreen.show_entries`, :meth:`MainScreen.show_status` and
+:meth:`MainScreen.open_run` when they change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, TabbedContent, TabPane, Tree
+
+from tui.core.entries.models import DockerSpec
+from tui.core.process import Process
+from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.screens.run_dialog import RunDialog
+from tui.ui.widgets.executor_details import ExecutorDetails
+from tui.ui.widgets.executor_list import ExecutorTree
+from tui.ui.widgets.problems_view import ProblemsView
+from tui.ui.widgets.run_tab import RunFeed, RunTab
+
+if TYPE_CHECKING:
+    from tui.ui.app import ExecdeckApp
+
+FIXED_TABS = ("executors", "problems", "repl", "history")
+
+
+class MainScreen(Screen[None]):
+    """See the module docstring. Keys: ``r``/Enter run, ``p`` pull, ``ctrl+w`` close a run tab."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "run", "Run"),
+        Binding("p", "pull", "Pull image"),
+        Binding("ctrl+w", "close_tab", "Close tab"),
+        Binding("e", "show_tab('executors')", "Executors", show=False),
+        Binding("l", "show_tab('repl')", "REPL", show=False),
+        Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", show=False),
+        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", show=False),
+    ]
+
+    def __init__(self, extra_tabs: list[TabPane] | None = None) -> None:
+        super().__init__()
+        self._extra_tabs = extra_tabs or []
+
+    @property
+    def console(self) -> ExecdeckApp:
+        return cast("ExecdeckApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="main-tabs", initial="executors"):
+            with TabPane("Executors", id="executors"), Horizontal(id="executors-layout"):
+                yield ExecutorTree(id="executor-tree")
+                yield ExecutorDetails(id="executor-details")
+            with TabPane("Problems", id="problems"):
+                yield ProblemsView(id="problems-view")
+            yield from self._extra_tabs
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_entries()
+        # A tab's content may take the focus as it mounts (the REPL's editor does), which switches
+        # TabbedContent to that tab: come back to the executors once everything is mounted.
+        self.call_after_refresh(self.action_show_tab, "executors")
+        self.call_after_refresh(self.query_one(ExecutorTree).focus)
+
+    # -- what the app calls ----------------------------------------------------------------------
+
+    @property
+    def tabs(self) -> TabbedContent:
+        return self.query_one("#main-tabs", TabbedContent)
+
+    def show_entries(self) -> None:
+        """Redraw the tree, the details and the problems from the app's current entries."""
+        load = self.console.load_result
+        tree = self.query_one(ExecutorTree)
+        tree.show(load.entries, self.console.statuses)
+        self.query_one(ProblemsView).show(load.problems)
+        count = len(load.problems)
+        self.tabs.get_tab("problems").label = f"Problems ({count})" if count else "Problems"
+        self._show_details()
+
+    def show_status(self, entry_id: str) -> None:
+        """Redraw what depends on the status of ``entry_id`` (a probe finished)."""
+        if not self.query(ExecutorTree):
+            return  # not composed yet: show_entries at mount reads every status
+        tree = self.query_one(ExecutorTree)
+        tree.update_status(entry_id)
+        if tree.selected_id == entry_id:
+            self._show_details()
+
+    async def open_run(self, feed: RunFeed, activate: bool) -> None:
+        """Add a tab for the run of ``feed``; switch to it when ``activate``."""
+        pane = RunTab(feed, max_lines=self.console.settings.scrollback_lines, info_filter=self.console.info_filter)
+        await self.tabs.add_pane(pane)
+        if activate:
+            self.tabs.active = pane.id or ""
+            pane.view.pane.focus()
+
+    def run_tabs(self) -> list[RunTab]:
+        return list(self.query(RunTab))
+
+    def select_executor(self, entry_id: str) -> None:
+        """Show the executors tab with ``entry_id`` selected."""
+        self.tabs.active = "executors"
+        tree = self.query_one(ExecutorTree)
+        tree.select_id(entry_id)
+        tree.focus()
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def _show_details(self) -> None:
+        entry_id = self.query_one(ExecutorTree).selected_id
+        entry = self.console.engine.entry(entry_id) if entry_id else None
+        self.query_one(ExecutorDetails).show(entry, self.console.statuses.get(entry_id or ""))
+
+    @on(Tree.NodeHighlighted, "#executor-tree")
+    def _highlighted(self) -> None:
+        self._show_details()
+
+    @on(Tree.NodeSelected, "#executor-tree")
+    def _selected(self, event: Tree.NodeSelected[str]) -> None:
+        if event.node.data is not None:
+            self.action_run()
+
+    @on(TabbedContent.TabActivated, "#main-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # Put the keys where the operator looks: the pane of a run, the tree, the REPL's editor.
+        pane = event.pane
+        if pane.id != self.tabs.active:
+            return  # a stale activation (focus moves activate tabs too): acting on it would ping-pong
+        focus_target: Widget | None = None
+        if isinstance(pane, RunTab):
+            focus_target = pane.view.pane
+        elif pane.id == "executors":
+            focus_target = self.query_one(ExecutorTree)
+        elif pane.id == "problems":
+            focus_target = self.query_one(ProblemsView)
+        else:
+            editor = getattr(pane.query_children().first(), "editor", None)  # the REPL's input
+            focus_target = editor if isinstance(editor, Widget) else next(
+                (w for w in pane.query("*") if w.focusable), None)
+        if focus_target is not None:
+            focus_target.focus()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_run(self) -> None:
+        """Open the run dialog for the selected executor."""
+        entry_id = self.query_one(ExecutorTree).selected_id
+        entry = self.console.engine.entry(entry_id) if entry_id else None
+        if entry is None or not entry.is_executor:
+            self.notify("select an executor first", severity="warning")
+            return
+        dialog = RunDialog(entry, self.console.start_run, self.console.history.setdefault(entry.id, []))
+        self.app.push_screen(dialog, self._dialog_closed)
+
+    def _dialog_closed(self, process: Process | None) -> None:
+        if process is not None:
+            self.console.open_started_run(process)
+
+    def action_pull(self) -> None:
+        """Pull the image of the selected docker executor."""
+        entry_id = self.query_one(ExecutorTree).selected_id
+        entry = self.console.engine.entry(entry_id) if entry_id else None
+        if entry is None or not isinstance(entry.spec, DockerSpec):
+            self.notify("pulling is for docker executors", severity="warning")
+            return
+        self.console.pull(entry.id)
+
+    def action_close_tab(self) -> None:
+        """Close the current run tab; a run still going is stopped after a confirmation."""
+        pane = self.tabs.active_pane
+        if not isinstance(pane, RunTab):
+            self.notify("only run tabs close", severity="warning", timeout=2)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                pane.stop()
+                self._remove(pane)
+
+        if pane.running:
+            question = f"{pane.process.spec.command!r} on {pane.process.spec.executor_id} is still running.\n" \
+                       "Stop it (SIGTERM, then SIGKILL) and close the tab?"
+            self.app.push_screen(ConfirmScreen(question, yes="Stop and close", title="Close run"), answered)
+        else:
+            self._remove(pane)
+
+    def _remove(self, pane: RunTab) -> None:
+        if pane.id:
+            self.tabs.remove_pane(pane.id)
+
+    def action_show_tab(self, tab: str) -> None:
+        if self.tabs.query(f"TabPane#{tab}"):
+            self.tabs.active = tab
+
+    def action_cycle_tab(self, step: int) -> None:
+        ids = [pane.id for pane in self.tabs.query(TabPane) if pane.id]
+        if ids and self.tabs.active in ids:
+            self.tabs.active = ids[(ids.index(self.tabs.active) + step) % len(ids)]

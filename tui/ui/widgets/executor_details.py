@@ -1,0 +1,99 @@
+"""Details of one executor: status, settings as loaded, source file and line, its YAML, its whitelist."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.highlight import highlight
+from textual.widgets import Static
+
+from tui.core.entries.models import Entry, Location
+from tui.core.executors.base import ExecutorStatus
+from tui.ui.widgets.executor_list import KIND_NAMES, status_content
+
+
+def display_path(location: Location) -> str:
+    """``file:line`` with the file relative to the current folder when it is inside it (shorter)."""
+    path = location.path
+    try:
+        shown = str(Path(os.path.relpath(path.resolve(), Path.cwd()))) if path.is_absolute() else str(path)
+    except ValueError:
+        shown = str(path)
+    if shown.startswith(".."):
+        shown = str(path)
+    return f"{shown}:{location.line}" if location.line else shown
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ", ".join(str(v) for v in value) or "-"
+    if hasattr(value, "items"):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    if value in ("", None):
+        return "-"
+    return str(value)
+
+
+def settings_content(entry: Entry) -> Content:
+    """The executor's settings as loaded, one ``field  value`` line each (whitelist shown apart)."""
+    rows: list[tuple[str, str]] = [("id", entry.id), ("kind", entry.kind)]
+    if entry.spec is not None:
+        rows += [(f.name, _value(getattr(entry.spec, f.name))) for f in fields(entry.spec)
+                 if f.name != "command_whitelist"]
+    if entry.meta:
+        rows.append(("meta", _value(entry.meta)))
+    width = max(len(name) for name, _ in rows)
+    lines = [Content.from_markup("[$foreground-muted]$name[/]  $value", name=name.ljust(width), value=value)
+             for name, value in rows]
+    return Content("\n").join(lines)
+
+
+def whitelist_content(entry: Entry) -> Content:
+    """The allowed commands, one a line, or a plain statement that any command runs."""
+    if not entry.whitelist:
+        return Content.from_markup("[$foreground-muted]no whitelist: any command runs (still without a shell)[/]")
+    return Content("\n").join(Content.from_markup("[$accent]•[/] $cmd", cmd=cmd) for cmd in entry.whitelist)
+
+
+class ExecutorDetails(VerticalScroll, can_focus=True):
+    """What the operator needs before running something on the selected executor."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="details-title", classes="details-title")
+        yield Static(id="details-status")
+        yield Static("Settings", classes="details-heading")
+        yield Static(id="details-settings")
+        yield Static("Whitelist", classes="details-heading")
+        yield Static(id="details-whitelist")
+        yield Static(id="details-source-heading", classes="details-heading")
+        yield Static(id="details-yaml", classes="details-yaml")
+
+    def show(self, entry: Entry | None, status: ExecutorStatus | None) -> None:
+        """Show ``entry`` (``None``: nothing selected) with its current ``status``."""
+        title = self.query_one("#details-title", Static)
+        if entry is None:
+            title.update("No executor selected")
+            for name in ("status", "settings", "whitelist", "source-heading", "yaml"):
+                self.query_one(f"#details-{name}", Static).update("")
+            return
+        kind = KIND_NAMES.get(entry.kind, entry.kind)
+        title.update(Content.from_markup("[b]$id[/]  [$foreground-muted]$kind[/]", id=entry.id, kind=kind))
+        self.show_status(entry, status)
+        self.query_one("#details-settings", Static).update(settings_content(entry))
+        self.query_one("#details-whitelist", Static).update(whitelist_content(entry))
+        self.query_one("#details-source-heading", Static).update(
+            Content.from_markup("Source  [$foreground-muted]$where[/]", where=display_path(entry.location)))
+        self.query_one("#details-yaml", Static).update(highlight(entry.source.rstrip("\n") or "", language="yaml"))
+
+    def show_status(self, entry: Entry, status: ExecutorStatus | None) -> None:
+        """Redraw the status line only (a probe finished)."""
+        content = status_content(status) if entry.is_executor else Content("not an executor: the console ignores it")
+        if status is not None and status.image_missing:
+            content = Content.assemble(content, Content.from_markup("  [$accent]press p to pull it[/]"))
+        self.query_one("#details-status", Static).update(content)

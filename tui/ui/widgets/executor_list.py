@@ -1,0 +1,117 @@
+"""The executors, grouped by namespace: id, kind, status and the number of whitelisted commands."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.content import Content
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from tui.core.entries.models import DOCKER_KIND, NATIVE_KIND, Entry
+from tui.core.executors.base import ExecutorStatus
+
+KIND_NAMES = {NATIVE_KIND: "native", DOCKER_KIND: "docker"}
+
+
+def status_content(status: ExecutorStatus | None, *, short: bool = False) -> Content:
+    """A coloured mark and text for a status; ``None`` means the probe is still running."""
+    if status is None:
+        return Content.from_markup("[$foreground-muted]… probing[/]")
+    if status.ready:
+        text = "ready" if short else status.text
+        return Content.from_markup("[$success]●[/] $text", text=text)
+    variable = "$warning" if status.image_missing else "$error"
+    text = ("image missing" if status.image_missing else "unavailable") if short else status.text
+    return Content.from_markup(f"[{variable}]●[/] $text", text=text)
+
+
+def entry_label(entry: Entry, status: ExecutorStatus | None, colours: Mapping[str, str]) -> Text:
+    """One line of the tree: ``shell  native  ● ready  10 cmds``, coloured from the theme's ``colours``.
+
+    Tree labels are Rich ``Text``, which cannot name theme variables, so the current theme's values are
+    put in; the tree rebuilds its labels when the theme changes.
+    """
+    muted = colours.get("foreground-muted", "")
+    if not entry.is_executor:
+        return Text(f"{entry.name}  not an executor ({entry.kind})", style=muted)
+    count = len(entry.whitelist)
+    commands = f"{count} cmd{'s' if count != 1 else ''}" if count else "any cmd"
+    if status is None:
+        mark, text, colour = "…", "probing", muted
+    elif status.ready:
+        mark, text, colour = "●", "ready", colours.get("success", "")
+    elif status.image_missing:
+        mark, text, colour = "●", "image missing", colours.get("warning", "")
+    else:
+        mark, text, colour = "●", "unavailable", colours.get("error", "")
+    return Text.assemble(
+        (entry.name, "bold"), "  ", (KIND_NAMES.get(entry.kind, entry.kind), muted), "  ",
+        (mark, colour), f" {text}  ", (commands, muted),
+    )
+
+
+class ExecutorTree(Tree[str]):
+    """Namespaces as branches, entries as leaves (``node.data`` is the entry id).
+
+    Selecting a leaf (Enter, click) posts Tree's ``NodeSelected``; the screen opens the run dialog.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("executors", id=id)
+        self.show_root = False
+        self.guide_depth = 2
+        self._entries: tuple[Entry, ...] = ()
+        self._statuses: Mapping[str, ExecutorStatus | None] = {}
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", lambda: self.show(self._entries, self._statuses), init=False)
+
+    def _label(self, entry: Entry) -> Text:
+        return entry_label(entry, self._statuses.get(entry.id), self.app.theme_variables)
+
+    @property
+    def selected_id(self) -> str | None:
+        """The entry id under the cursor, or ``None`` on a namespace or an empty tree."""
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    def show(self, entries: tuple[Entry, ...], statuses: Mapping[str, ExecutorStatus | None]) -> None:
+        """Rebuild from ``entries``, keeping the cursor on the same entry id when it still exists."""
+        keep = self.selected_id
+        self._entries, self._statuses = entries, statuses
+        self.clear()
+        namespaces: dict[str, TreeNode[str]] = {}
+        target: TreeNode[str] | None = None
+        for entry in entries:
+            branch = namespaces.get(entry.namespace)
+            if branch is None:
+                label = Text(entry.namespace, style=f"bold {self.app.theme_variables.get('accent', '')}")
+                branch = namespaces[entry.namespace] = self.root.add(label, expand=True)
+            leaf = branch.add_leaf(self._label(entry), data=entry.id)
+            if entry.id == keep or (target is None and keep is None and entry.is_executor):
+                target = leaf
+        if target is not None:
+            # Lines are laid out on the next refresh; the cursor can only move there after it.
+            self.call_after_refresh(self.move_cursor, target)
+
+    def update_status(self, entry_id: str) -> None:
+        """Redraw the line of ``entry_id`` after its status changed."""
+        entry = next((e for e in self._entries if e.id == entry_id), None)
+        if entry is None:
+            return
+        for branch in self.root.children:
+            for leaf in branch.children:
+                if leaf.data == entry_id:
+                    leaf.set_label(self._label(entry))
+                    return
+
+    def select_id(self, entry_id: str) -> bool:
+        """Move the cursor to ``entry_id``; False when it is not listed."""
+        for branch in self.root.children:
+            for leaf in branch.children:
+                if leaf.data == entry_id:
+                    self.call_after_refresh(self.move_cursor, leaf)
+                    return True
+        return False
