@@ -29,14 +29,19 @@ MARKER = b"0421"
 def execdeck_lua(script: str | Path, *args: str) -> list[str]:
     """The argv of `execdeck lua` for `script` (a name in scripts/ or a path) with our entries."""
     path = Path(script)
-    if not path.is_absolute():
+    if not path.is_absolute() and (SCRIPTS / path).exists():
         path = SCRIPTS / path
     return [sys.executable, "-m", "tui", "lua", "--entries", str(ENTRIES), str(path), *args]
 
 
-def run_lua(script: str | Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-    """Run a script to its end; stdout and stderr captured as bytes."""
-    return subprocess.run(execdeck_lua(script, *args), cwd=REPO, capture_output=True, timeout=timeout, check=False)
+def run_lua(
+    script: str | Path, *args: str, timeout: float = 120, cwd: Path = REPO
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a script to its end (from ``cwd``); stdout and stderr captured as bytes."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run(
+        execdeck_lua(script, *args), cwd=cwd, env=env, capture_output=True, timeout=timeout, check=False
+    )
 
 
 def marked_pids(marker: bytes = MARKER) -> list[int]:

@@ -9,6 +9,8 @@ sees them through ``engine.add_listener`` like any other run. What a session own
   it started is ended (SIGTERM, then SIGKILL after a grace, on a background thread);
 * :meth:`ExecRepl.close` does the same for the current session (the console calls it when it exits).
 
+At the prompt ``exec`` is also a global (``require("exec")`` works too, and returns the same table).
+
 No step here waits for a process: the REPL's worker thread returns at once.
 """
 
@@ -43,6 +45,8 @@ class ExecRepl(ReplEngine):
 
     def _install(self, sandbox: LuaSandbox) -> None:
         binding = install_exec(sandbox, self.engine)
+        # A convenience of the interactive prompt only: scripts still write `require("exec")`.
+        sandbox.env[b"exec"] = binding.module
         with self._binding_lock:
             previous, self._binding = self._binding, binding
         if previous is not None:
