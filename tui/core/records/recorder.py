@@ -2,7 +2,8 @@
 
 Threads: the output subscriber runs on the process's I/O thread and only counts and appends to an
 in-memory per-run list (B1 must not slow by more than 10%); one writer thread per recorder turns
-those lists into SQLite rows every :data:`FLUSH_INTERVAL` seconds, and at once when a run ends.
+those lists into SQLite rows: the run row at once, its counts every :data:`FLUSH_INTERVAL` seconds,
+its output every :data:`OUTPUT_INTERVAL` seconds and at once when the run ends.
 What waits in memory is bounded by the per-run cap: once a run's output reached it, the subscriber
 only counts (bytes, lines) and keeps nothing. The writer does not wake early for a big backlog on
 purpose: a fast producer then runs undisturbed, and its output is stored in a few large batches.
@@ -39,8 +40,11 @@ from tui.core.streams import StreamName
 
 log = logging.getLogger(__name__)
 
-#: Seconds between two flushes of the writer thread.
+#: Seconds between two ticks of the writer thread (new runs appear as ``running``, counts move on).
 FLUSH_INTERVAL = 0.25
+#: Seconds between two stores of a running run's output. Longer than a tick on purpose: the
+#: compression then happens in a few large batches, mostly after a short fast run, not during it.
+OUTPUT_INTERVAL = 1.0
 #: Raw bytes per stored chunk row.
 ROW_BYTES = 1024 * 1024
 #: Niceness of the writer thread (Linux), relative to the default 0.
@@ -53,7 +57,7 @@ class _Run:
     """What the recorder holds for one process until its final row is written."""
 
     __slots__ = ("bytes", "dropped", "ended", "inserted", "kept", "last", "lines", "lock", "pending",
-                 "process", "seq", "source", "unsubscribe")
+                 "process", "reported", "seq", "source", "stored_at", "unsubscribe")
 
     def __init__(self, process: Process, source: str) -> None:
         self.process = process
@@ -68,6 +72,8 @@ class _Run:
         self.inserted = False
         self.ended = False
         self.seq = 0
+        self.stored_at = time.monotonic()
+        self.reported = 0  # bytes counted when the row was last updated
         self.unsubscribe: Callable[[], None] = lambda: None
 
     def line_counts(self) -> dict[StreamName, int]:
@@ -188,14 +194,22 @@ class Recorder:
                         continue
                     RecordStore.insert_run(conn, self._first_row(run))
                     run.inserted = True
-                with run.lock:
-                    chunks, run.pending = run.pending, []
-                self._store_chunks(conn, run, chunks)
-                if run.ended or final:
-                    RecordStore.update_run(conn, process.run_id, self._final_fields(run, interrupted=not run.ended))
+                closing_run = run.ended or final
+                chunks: list[tuple[StreamName, bytes]] = []
+                if closing_run or time.monotonic() - run.stored_at >= OUTPUT_INTERVAL:
+                    with run.lock:
+                        chunks, run.pending = run.pending, []
+                    run.stored_at = time.monotonic()
+                    self._store_chunks(conn, run, chunks)
+                if closing_run:
+                    # At close, a run whose exit callback is still on its way has its status already.
+                    interrupted = not run.ended and process.exit_status is None
+                    RecordStore.update_run(conn, process.run_id, self._final_fields(run, interrupted=interrupted))
                     done.append(run)
-                elif chunks:
-                    RecordStore.update_run(conn, process.run_id, self._count_fields(run))
+                elif run.reported != run.bytes["stdout"] + run.bytes["stderr"]:
+                    fields = self._count_fields(run)
+                    run.reported = fields["stdout_bytes"] + fields["stderr_bytes"]
+                    RecordStore.update_run(conn, process.run_id, fields)
         if done:
             with self._runs_lock:
                 for run in done:
@@ -251,7 +265,8 @@ class Recorder:
 
     def _fail(self, problem: str) -> None:
         self.problem = f"run records off: {problem}"
-        log.warning("%s", self.problem)
+        if self._on_problem is None:
+            log.warning("%s", self.problem)  # nobody else will say it
         with self._runs_lock:
             runs, self._runs = list(self._runs.values()), {}
         for run in runs:
@@ -284,8 +299,9 @@ def attach_recorder(
     ``path`` (``--records``) wins over ``EXECDECK_RECORDS`` and the default file; ``disabled``
     (``--no-record``) or ``EXECDECK_RECORDS=off`` record nothing. ``source`` defaults to
     ``engine.source``. When the database cannot be used, the returned recorder is inactive and its
-    ``problem`` is the one line to show (``run records off: ...``); ``on_problem`` is also called
-    if the database fails later, from the writer thread. Call :meth:`Recorder.close` at the end.
+    ``problem`` is the one line to show (``run records off: ...``). If the database fails later,
+    ``on_problem(line)`` is called once from the writer thread (without it, the line is logged).
+    Call :meth:`Recorder.close` at the end.
     """
     chosen = source or engine.source
     target = resolve_records_path(str(path) if path is not None else None, disabled=disabled)
@@ -294,7 +310,6 @@ def attach_recorder(
     try:
         store = RecordStore.open(target, busy_timeout=busy_timeout)
     except RecordsError as err:
-        problem = f"run records off: {err}"
-        log.warning("%s", problem)
-        return Recorder(None, None, source=chosen, problem=problem)
+        # Returned, not logged: the caller shows it once, where the operator looks.
+        return Recorder(None, None, source=chosen, problem=f"run records off: {err}")
     return Recorder(engine, store, source=chosen, output_cap=output_cap, on_problem=on_problem)

@@ -49,6 +49,8 @@ def describe_error(err: BaseException, path: Path, busy_timeout: float) -> str:
         return f"{path} is locked by another program (waited {busy_timeout:g}s)"
     if "readonly" in low or "read-only" in low or "attempt to write" in low:
         return f"{path} is read-only ({text})"
+    if "unable to open" in low or isinstance(err, OSError):
+        return f"{path} cannot be opened for writing ({text}); check the folder and its permissions"
     if isinstance(err, SchemaTooNew):
         return f"{path}: {text}; use a newer execdeck or another file"
     return f"{path}: {text}"
@@ -77,10 +79,21 @@ class RecordStore:
         seconds on another writer's lock. Raises :class:`RecordsError`.
         """
         path = Path(path)
+        if readonly:
+            try:
+                return cls._open(path, busy_timeout, "mode=ro")
+            except RecordsError:
+                # A WAL database in a read-only folder without its -shm file opens only as immutable.
+                return cls._open(path, busy_timeout, "mode=ro&immutable=1")
+        return cls._open(path, busy_timeout, None)
+
+    @classmethod
+    def _open(cls, path: Path, busy_timeout: float, ro_params: str | None) -> RecordStore:
+        readonly = ro_params is not None
         conn: sqlite3.Connection | None = None
         try:
-            if readonly:
-                conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=busy_timeout,
+            if ro_params is not None:
+                conn = sqlite3.connect(f"file:{quote(str(path))}?{ro_params}", uri=True, timeout=busy_timeout,
                                        isolation_level=None, check_same_thread=False)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
