@@ -26,6 +26,11 @@ def containers_of_run(client: docker.APIClient, run_id: str) -> list[dict[str, A
     return list(client.containers(all=True, filters={"label": f"{LABEL_RUN}={run_id}"}))
 
 
+def assert_gone_soon(client: docker.APIClient, run_id: str) -> None:
+    """The run's container is removed within moments of wait() returning (the removal runs behind it)."""
+    dt.poll_until(lambda: containers_of_run(client, run_id) == [], 10, f"the container of run {run_id} to go")
+
+
 def test_e3_spaces_only_runs_the_images_default_command(one_executor: Maker) -> None:
     process = one_executor().exec("   ")
     out = process.open_reader("stdout")
@@ -155,7 +160,7 @@ def test_e24_auto_remove_reports_the_exit_code_and_leaves_no_container(
         process = executor.exec("true")
         process.start()
         assert process.wait().code == 0
-        assert containers_of_run(docker_engine, process.run_id) == []
+        assert_gone_soon(docker_engine, process.run_id)
 
 
 def test_e27_every_field_is_applied_to_the_container(
@@ -225,7 +230,7 @@ def test_e27_auto_remove_with_every_field_reports_the_code_and_leaves_nothing(
     process.start()
     assert process.wait().code == 3
     assert read_all(out) == b"1\n"
-    assert containers_of_run(docker_engine, process.run_id) == []
+    assert_gone_soon(docker_engine, process.run_id)
 
 
 def test_without_auto_remove_the_exited_container_is_kept(

@@ -9,8 +9,10 @@ Removal is owned by the engine, not the daemon: the container is created without
 the wait uses ``condition=next-exit``, the final state (``OOMKilled``) is read, and then the engine
 removes the container. With the daemon's ``AutoRemove`` and ``condition=removed`` the exit code
 arrives too, but the out-of-memory flag is gone with the container; owning the removal keeps both.
-The cost is one DELETE per run (the daemon's removal is not free either), and a container of an
-engine killed with SIGKILL stays behind as an exited one, which ``execdeck prune`` removes.
+The DELETE runs on a thread once the state is read, so ``wait()`` does not pay its tens of
+milliseconds; the container is gone a moment after ``wait()`` returns, and the engine's shutdown
+waits for removals still going. A container of an engine killed with SIGKILL stays behind as an
+exited one, which ``execdeck prune`` removes.
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ class DockerBackend(ProcessBackend):
         self._stdin_lock = threading.Lock()
         self._stdin_closed = False
         self._removed = False
+        self._removal_scheduled = False
+        self._remove_lock = threading.Lock()
         self._first_stderr = b""
 
     @property
@@ -225,10 +229,16 @@ class DockerBackend(ProcessBackend):
         assert self._client is not None
         info = self._wait_for_exit(self._client)
         self._exited.set()
-        if info.error is None and self.spec.auto_remove and self._pump_done.wait(DRAIN_AFTER_EXIT + 1):
-            # The output is in, so the container can go before wait() returns (else: in cleanup).
-            self._remove()
+        if info.error is None and self.spec.auto_remove:
+            # The state is read, so the container can go; removing takes tens of milliseconds after
+            # an exit, which wait() need not pay. The engine's shutdown waits for it (DockerHost.close).
+            self._removal_scheduled = True
+            self.host.in_background(self._remove_after_drain, f"docker-remove-{self.handle}")
         return info
+
+    def _remove_after_drain(self) -> None:
+        self._pump_done.wait(DRAIN_AFTER_EXIT + 1)
+        self._remove()
 
     def _wait_for_exit(self, client: docker.APIClient) -> ExitInfo:
         while True:
@@ -295,11 +305,12 @@ class DockerBackend(ProcessBackend):
             return False
 
     def _remove(self) -> None:
-        if self._removed or self._client is None or not self._id:
-            return
-        with contextlib.suppress(Exception):
-            remove_container(self._client, self._id)
-            self._removed = True
+        with self._remove_lock:
+            if self._removed or self._client is None or not self._id:
+                return
+            self._removed = True  # tried once: a daemon that refuses now will refuse again
+            with contextlib.suppress(Exception):
+                remove_container(self._client, self._id)
 
     # -- while it runs ---------------------------------------------------------------------------
 
@@ -347,8 +358,8 @@ class DockerBackend(ProcessBackend):
     def cleanup(self) -> None:
         self._stop_pump.set()
         self._close_connections()
-        if self.spec.auto_remove:
-            self._remove()
+        if self.spec.auto_remove and not self._removal_scheduled:
+            self._remove()  # no final state was read (the daemon went away): try anyway
 
     def _close_connections(self) -> None:
         if self._channel is not None:

@@ -17,6 +17,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import docker
@@ -78,6 +79,7 @@ class DockerHost:
         self.url = url
         self._lock = threading.Lock()
         self._client: docker.APIClient | None = None
+        self._background: list[threading.Thread] = []
 
     def client(self, timeout: float = CONNECT_TIMEOUT) -> docker.APIClient:
         """The connected client, built now if needed (waiting at most about ``timeout`` seconds).
@@ -99,8 +101,27 @@ class DockerHost:
         finally:
             self._lock.release()
 
-    def close(self) -> None:
-        """Close the pooled connections (at engine shutdown)."""
+    def in_background(self, work: Callable[[], None], name: str) -> None:
+        """Run ``work`` (a removal) on a thread of its own; :meth:`close` waits for it."""
+        thread = threading.Thread(target=work, name=name, daemon=True)
+        with self._lock:
+            self._background = [t for t in self._background if t.is_alive()]
+            self._background.append(thread)
+        thread.start()
+
+    def settle(self, wait: float = 10.0) -> bool:
+        """Wait at most ``wait`` seconds for the background work started so far; True when all ended."""
+        deadline = time.monotonic() + wait
+        with self._lock:
+            pending = list(self._background)
+        for thread in pending:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in pending)
+
+    def close(self, wait: float = 10.0) -> None:
+        """Wait (at most ``wait`` seconds) for background work, then close the pooled connections
+        (at engine shutdown)."""
+        self.settle(wait)
         with self._lock:
             client, self._client = self._client, None
         if client is not None:

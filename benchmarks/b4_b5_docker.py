@@ -1,0 +1,151 @@
+"""B4 and B5 (quality.md): the docker engine against the docker command line, in the same run.
+
+Each figure alternates product and baseline and reports the median of the pair ratios, so a noisy
+machine slows both sides of a pair alike. Both need a daemon, the ``docker`` command and the test
+image (``tests/docker/build-images.sh``); without them they are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from tui.core.engine import Engine
+from tui.core.entries.models import DOCKER_KIND, DockerSpec, Entry, LoadResult, Location
+from tui.core.executors.docker import DockerExecutor
+from tui.core.executors.docker_client import inspect_image, resolve_host
+
+IMAGE = "execdeck-test/busybox:latest"
+MIB = 1024 * 1024
+_ID = "bench:docker"
+
+
+def _skip_reason() -> str | None:
+    if shutil.which("docker") is None:
+        return "no docker command"
+    url = resolve_host("")
+    try:
+        client = docker.APIClient(base_url=url, timeout=5)
+    except docker.errors.DockerException as err:
+        return f"no Docker daemon at {url} ({err})"
+    try:
+        inspect_image(client, IMAGE)
+    except docker.errors.ImageNotFound:
+        return f"{IMAGE} is missing: run tests/docker/build-images.sh"
+    finally:
+        client.close()
+    return None
+
+
+def _engine() -> Engine:
+    # auto_remove: the product's cycle includes the removal, as `docker run --rm` does.
+    entry = Entry(id=_ID, namespace="bench", name="docker", kind=DOCKER_KIND, location=Location(Path("bench")),
+                  spec=DockerSpec(image=IMAGE, auto_remove=True))
+    return Engine(LoadResult(entries=(entry,)))
+
+
+def _cli(*args: str) -> list[str]:
+    return ["docker", "-H", resolve_host(""), "run", "--rm", *args]
+
+
+def _result(products: list[float], baselines: list[float], unit: str, *, time_ratio: bool) -> dict[str, Any]:
+    pairs = zip(products, baselines, strict=True)
+    ratio = statistics.median(p / b for p, b in pairs)
+    return {"ratio": round(ratio, 3), "product": round(statistics.median(products), 3 if time_ratio else 1),
+            "baseline": round(statistics.median(baselines), 3 if time_ratio else 1), "unit": unit,
+            "runs": len(products)}
+
+
+def run_b4(runs: int = 20) -> dict[str, Any]:
+    """Seconds per `true` container: create, attach, start, wait, remove vs `docker run --rm IMAGE true`.
+
+    ``product`` is the time until ``wait()`` returns (the removal runs behind it, see docker_backend);
+    ``product_with_removal`` also counts the removal, which is waited for before the next run.
+    """
+    reason = _skip_reason()
+    if reason:
+        return {"skipped": reason}
+    engine = _engine()
+    executor = engine.get(_ID)
+    assert isinstance(executor, DockerExecutor)
+
+    settled: list[float] = []
+
+    def product() -> float:
+        start = time.perf_counter()
+        process = executor.exec("true")
+        process.start()
+        code = process.wait().code
+        elapsed = time.perf_counter() - start
+        assert code == 0
+        # The removal runs behind wait(); measured apart, and never overlapping the next run.
+        assert executor.host.settle(30)
+        settled.append(time.perf_counter() - start)
+        return elapsed
+
+    def baseline() -> float:
+        start = time.perf_counter()
+        subprocess.run(_cli(IMAGE, "true"), check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    try:
+        product()  # the first run connects to the daemon: not part of the figure
+        products, baselines = [], []
+        for _ in range(runs):
+            products.append(product())
+            baselines.append(baseline())
+    finally:
+        engine.shutdown()
+    result = _result(products, baselines, "s", time_ratio=True)
+    # For information: until the container is also gone (what `docker run --rm` waits for).
+    settled = settled[1:]
+    result["product_with_removal"] = round(statistics.median(settled), 3)
+    result["ratio_with_removal"] = round(statistics.median(p / b for p, b in zip(settled, baselines, strict=True)), 3)
+    return result
+
+
+def run_b5(mib: int = 256, runs: int = 5) -> dict[str, Any]:
+    """MB/s of 256 MiB of stdout out of a container through the attach stream (read by a Process reader)
+    vs `docker run --rm IMAGE dd ...` with its output to /dev/null; whole runs, start included."""
+    reason = _skip_reason()
+    if reason:
+        return {"skipped": reason}
+    size = mib * MIB
+    command = ["dd", "if=/dev/zero", f"bs={MIB}", f"count={mib}"]
+    engine = _engine()
+    executor = engine.get(_ID)
+
+    def product() -> float:
+        start = time.perf_counter()
+        process = executor.exec(" ".join(command))
+        reader = process.open_reader("stdout")
+        process.start()
+        total = 0
+        while (chunk := reader.read(65536)) is not None:
+            total += len(chunk)
+        code = process.wait().code
+        elapsed = time.perf_counter() - start
+        assert code == 0 and total == size, (code, total)
+        return size / elapsed / 1e6
+
+    def baseline() -> float:
+        start = time.perf_counter()
+        subprocess.run(_cli(IMAGE, *command), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return size / (time.perf_counter() - start) / 1e6
+
+    try:
+        product()
+        products, baselines = [], []
+        for _ in range(runs):
+            products.append(product())
+            baselines.append(baseline())
+    finally:
+        engine.shutdown()
+    return _result(products, baselines, "MB/s", time_ratio=False)

@@ -1,0 +1,189 @@
+"""Containers that misbehave and an engine under faults (quality.md kinds 5-7), on the real engine: each
+run ends with a clear result, nothing hangs, and nothing of the product is left running."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import docker
+import pytest
+
+from tests import dockertools as dt
+from tests.core.support import read_all
+from tests.docker_exec.conftest import docker_entry
+from tui.core.errors import ExecError
+from tui.core.labels import LABEL_RUN
+
+pytestmark = pytest.mark.docker
+
+Maker = Callable[..., Any]
+
+
+def test_a_fork_bomb_under_pids_limit_ends_and_the_host_is_fine(one_executor: Maker) -> None:
+    process = one_executor(pids_limit=32).exec("sh -c 'while true; do sleep 100 & done'", timeout=4)
+    err = process.open_reader("stderr")
+    process.start()
+    status = process.wait()
+    # busybox sh gives up with an error when fork fails; the time limit is only a backstop.
+    assert not status.ok
+    assert b"fork" in read_all(err).lower()  # "can't fork": the limit held
+
+
+def test_a_memory_bomb_under_memory_limit_is_reported_out_of_memory(one_executor: Maker) -> None:
+    process = one_executor(memory_limit=32 * 1024 * 1024).exec("sh -c 'x=a; while true; do x=$x$x; done'")
+    process.start()
+    status = process.wait()
+    assert status.oom_killed and status.code == 137
+    assert status.describe() == "killed: out of memory"
+
+
+def test_a_write_to_a_read_only_root_fails(one_executor: Maker) -> None:
+    process = one_executor(read_only_rootfs=True).exec("sh -c 'echo x > /file'")
+    err = process.open_reader("stderr")
+    process.start()
+    assert process.wait().code != 0
+    assert b"Read-only file system" in read_all(err)
+
+
+def test_network_use_under_network_mode_none_fails(one_executor: Maker) -> None:
+    process = one_executor(network_mode="none").exec(
+        "sh -c 'ls /sys/class/net; wget -q -T 2 -O- http://172.17.0.1:9/'"
+    )
+    out = process.open_reader("stdout")
+    process.start()
+    assert process.wait().code != 0
+    assert read_all(out) == b"lo\n"
+
+
+def test_a_process_ignoring_sigterm_is_ended_by_close_force(one_executor: Maker) -> None:
+    process = one_executor().exec("sh -c 'trap \"\" TERM; sleep 100'")
+    process.start()
+    process.signal(15)
+    assert not process.wait_exited(1.0)  # ignored, as asked
+    process.close(True)
+    assert process.wait_exited(15)
+    assert process.exit_status is not None and process.exit_status.code == 137
+
+
+def test_a_gibibyte_of_output_streams_through(one_executor: Maker) -> None:
+    process = one_executor(auto_remove=True).exec("dd if=/dev/zero bs=1048576 count=1024")
+    out = process.open_reader("stdout")
+    process.start()
+    total = 0
+    deadline = time.monotonic() + 60
+    while (chunk := out.read(65536, timeout=max(0.0, deadline - time.monotonic()))) is not None:
+        assert chunk or time.monotonic() < deadline, "no end of output within 60 s"
+        total += len(chunk)
+    assert total == 1024 * 1024 * 1024
+    assert process.wait().code == 0
+
+
+def test_the_daemon_going_away_mid_run_ends_the_run_with_a_clear_error(
+    make_engine: Maker, test_image: str, docker_proxy: Callable[[], dt.DockerProxy],
+    docker_engine: docker.APIClient,
+) -> None:
+    proxy = docker_proxy()
+    entry = docker_entry(test_image, host=proxy.url, auto_remove=True)
+    process = make_engine(entry).get(entry.id).exec("sh -c 'echo started; sleep 100'")
+    out = process.open_reader("stdout")
+    try:
+        process.start()
+        assert out.read(100, timeout=15) == b"started\n"
+        proxy.cut()
+        began = time.monotonic()
+        with pytest.raises(ExecError) as caught:
+            process.wait()
+        assert caught.value.message == f"lost the Docker daemon at {proxy.url} during the run"
+        assert time.monotonic() - began < 15
+        assert read_all(out, deadline=10) == b""  # the streams ended too
+    finally:
+        left = docker_engine.containers(all=True, filters={"label": f"{LABEL_RUN}={process.run_id}"})
+        dt.remove_containers(docker_engine, (c["Id"] for c in left))
+
+
+@pytest.mark.parametrize("which", ["unix", "tcp"])
+def test_a_remote_host_runs_the_container_on_that_daemon(
+    make_engine: Maker, test_image: str, second_dockerd: dt.SecondDockerd, docker_engine: docker.APIClient,
+    which: str,
+) -> None:
+    url = second_dockerd.unix_url if which == "unix" else second_dockerd.tcp_url
+    entry = docker_entry(test_image, host=url)
+    executor = make_engine(entry).get(entry.id)
+    assert executor.probe(5).ready
+    process = executor.exec("echo remote")
+    out = process.open_reader("stdout")
+    process.start()
+    assert process.wait().code == 0
+    assert read_all(out) == b"remote\n"
+    remote = dt.connect(url)
+    try:
+        label = {"label": f"{LABEL_RUN}={process.run_id}"}
+        on_second = remote.containers(all=True, filters=label)
+        assert len(on_second) == 1
+        assert docker_engine.containers(all=True, filters=label) == []
+        dt.remove_containers(remote, (c["Id"] for c in on_second))
+    finally:
+        remote.close()
+
+
+def test_pull_fetches_a_missing_image_with_progress_events(
+    make_engine: Maker, test_image: str, local_registry: str, docker_engine: docker.APIClient,
+) -> None:
+    from tui.core.executors.docker import PullProgress, pull_image
+
+    # A layer of its own (random bytes), so the pull really downloads something.
+    repository = f"{local_registry}/execdeck-test/pulled"
+    maker = docker_engine.create_container(test_image, ["sh", "-c", "head -c 300000 /dev/urandom > /blob"])
+    try:
+        docker_engine.start(maker)
+        assert docker_engine.wait(maker, timeout=60)["StatusCode"] == 0
+        docker_engine.commit(maker, repository=repository, tag="v1")
+    finally:
+        docker_engine.remove_container(maker, force=True)
+    image = f"{repository}:v1"
+    try:
+        dt.check_stream(docker_engine.push(repository, tag="v1", stream=True, decode=True), "push")
+        docker_engine.remove_image(image)
+        entry = docker_entry(image)
+        engine = make_engine(entry)
+        executor = engine.get(entry.id)
+        assert executor.probe(3).image_missing
+        events: list[PullProgress] = []
+        pull_image(engine, entry.id, events.append)
+        assert events and events[-1].done and not any(e.done for e in events[:-1])
+        assert any(e.total > 0 for e in events)
+        assert events[-1].current == events[-1].total > 0
+        assert executor.probe(3).ready
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            docker_engine.remove_image(image)
+
+
+def test_pull_of_an_image_the_registry_lacks_fails_with_one_message(
+    make_engine: Maker, local_registry: str,
+) -> None:
+    from tui.core.executors.docker import pull_image
+
+    image = f"{local_registry}/execdeck-test/never-pushed:v1"
+    entry = docker_entry(image)
+    engine = make_engine(entry)
+    with pytest.raises(ExecError, match=rf'^pull of "{image}" on .* failed: '):
+        pull_image(engine, entry.id, lambda progress: None)
+
+
+def test_a_write_to_stdin_is_cancellable_and_refused_after_the_end(one_executor: Maker) -> None:
+    # `sleep` never reads stdin: a big write fills the socket and waits until cancelled.
+    process = one_executor().exec("sleep 100")
+    process.start()
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    with pytest.raises(ExecError, match="cancelled"):
+        process.write_stdin(b"x" * (64 * 1024 * 1024), cancel)
+    process.close(True)
+    assert process.wait_exited(15)
+    with pytest.raises(ExecError, match="container already stopped"):
+        process.backend.write_stdin(b"late")
