@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.core.command import check_whitelist, go_trim_space, tokenize
+from tui.core.command import check_whitelist, go_trim_space, join_words, tokenize
 from tui.core.errors import ErrorKind, ExecError
 
 # (input, native argv, docker Cmd) from the spec's table, plus the rules around it.
@@ -71,3 +71,25 @@ def test_strings_that_resemble_an_allowed_command_are_refused(command: str) -> N
 def test_an_empty_whitelist_allows_every_command() -> None:
     check_whitelist("anything at all", [])
     check_whitelist("anything at all", None)
+
+
+@pytest.mark.parametrize(
+    ("words", "command"),
+    [
+        (["uname", "-a"], "uname -a"),
+        (["sh", "-c", "exit 3"], "sh -c 'exit 3'"),
+        (["echo", "it's"], "echo \"it's\""),
+        (["echo", ""], "echo ''"),
+        (["echo", 'say "hi"'], "echo 'say \"hi\"'"),
+    ],
+)
+def test_separate_words_are_joined_into_the_string_that_splits_back_into_them(
+    words: list[str], command: str
+) -> None:
+    assert join_words(words) == command
+    assert tokenize(command, "native") == words
+
+
+def test_a_word_with_both_quote_characters_cannot_be_joined() -> None:
+    with pytest.raises(ExecError, match="pass the whole command as one string"):
+        join_words(["echo", "it's \"x\""])

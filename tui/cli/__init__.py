@@ -30,11 +30,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _configure_run(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("id", help="executor id, namespace:name")
-    parser.add_argument("command", nargs="+", help="the command string (several words are joined by one space)")
+    parser.usage = "execdeck run [--env K=V] [--work-dir DIR] [--timeout SECONDS] ID COMMAND..."
+    parser.epilog = (
+        "Options go before ID; everything after ID is the command: one string (quoted), or several words, "
+        "which are joined back into one string (words with spaces are quoted). The whitelist matches that "
+        "string exactly."
+    )
     parser.add_argument("--env", action="append", default=[], metavar="K=V", help="extra environment (repeatable)")
     parser.add_argument("--work-dir", default=None, metavar="DIR")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
+    parser.add_argument("id", help="executor id, namespace:name")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command")
 
 
 def _configure_list(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +60,9 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the ``chosen`` subcommand's module is imported for its options, so that
+    ``execdeck run`` never pays for loading the Docker SDK, lupa or Textual."""
     parser = _Parser(prog="execdeck", description="A terminal console for command executors.")
     add_entries_option(parser, dest="global_entries")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
@@ -65,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_entries_option(child)
         if name in _BUILTIN_OPTIONS:
             _BUILTIN_OPTIONS[name](child)
-        else:
+        elif name == chosen:
             module = importlib.import_module(module_name)
             configure = getattr(module, "configure", None)
             if configure is not None:
@@ -73,10 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_error(err: ExecError) -> str:
+    """The message, plus any detail (the id, the command...) that the message does not already name."""
+    extra = [f"{key} {value}" for key, value in err.details.items() if value and value not in err.message]
+    return f"{err.message} ({', '.join(extra)})" if extra else err.message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``execdeck`` script. Returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((w for w in words if w in SUBCOMMANDS), None)
+    parser = build_parser(chosen)
+    args = parser.parse_args(words)
     # `--entries` given before the subcommand counts too.
     args.entries = list(args.global_entries) + list(getattr(args, "entries", []))
     name = args.subcommand or "console"
@@ -86,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = module.run(args)
         return code
     except ExecError as err:
-        error(err.message)
+        error(describe_error(err))
         return 1
     except Interrupted as sig:
         return 128 + sig.signum

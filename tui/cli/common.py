@@ -51,7 +51,8 @@ def engine_session(
 
     SIGTERM and SIGHUP are turned into :class:`Interrupted` in the main thread (Python's default
     handling would skip ``finally`` and leave containers behind); so is SIGINT. When ``on_signal``
-    is given, the first signal only sets it and the caller decides what to do.
+    is given, the first SIGINT (ctrl+c) only sets it and the caller decides what to do (pass it on to
+    the command); a second one, or SIGTERM or SIGHUP, ends everything.
     """
     engine = Engine(result, source=source)
     # Run records (EXECDECK_RECORDS chooses the file or `off`); a database problem is one notice, never a failed run.
@@ -61,7 +62,7 @@ def engine_session(
     previous: dict[signal.Signals, object] = {}
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if on_signal is not None and not on_signal.is_set():
+        if signum == signal.SIGINT and on_signal is not None and not on_signal.is_set():
             on_signal.set()
             return
         raise Interrupted(signum)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from concurrent.futures import ThreadPoolExecutor, wait
+import sys
+import threading
+import time
 from typing import Any
 
 from tui.cli.common import load
@@ -17,21 +19,35 @@ PROBE_DEADLINE = 3.0
 
 
 def probe_all(engine: Engine, entries: list[Entry], timeout: float = PROBE_DEADLINE) -> dict[str, ExecutorStatus]:
-    """Probe every executor in parallel; those that did not answer in time say so."""
+    """Probe every executor in parallel; those that did not answer in time say so.
+
+    Daemon threads rather than a pool: a probe stuck on an unreachable host must not hold up the
+    command line's exit (a pool's workers are joined at interpreter exit).
+    """
     statuses: dict[str, ExecutorStatus] = {}
-    pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(entries))), thread_name_prefix="probe")
-    futures = {pool.submit(engine.get(e.id).probe, timeout): e.id for e in entries if e.is_executor}
-    done, _ = wait(futures, timeout=timeout + 0.5)
-    for future, entry_id in futures.items():
-        if future in done:
-            try:
-                statuses[entry_id] = future.result()
-            except Exception as err:  # noqa: BLE001 - a probe failure is a status, not a crash
-                statuses[entry_id] = ExecutorStatus(False, f"probe failed: {err}")
-        else:
-            statuses[entry_id] = ExecutorStatus(False, f"no answer within {timeout:g}s")
-    pool.shutdown(wait=False, cancel_futures=True)
-    return statuses
+    lock = threading.Lock()
+
+    def probe(entry_id: str) -> None:
+        try:
+            status = engine.get(entry_id).probe(timeout)
+        except Exception as err:  # noqa: BLE001 - a probe failure is a status, not a crash
+            status = ExecutorStatus(False, f"probe failed: {err}")
+        with lock:
+            statuses[entry_id] = status
+
+    threads = [threading.Thread(target=probe, args=(e.id,), name=f"probe-{e.id}", daemon=True)
+               for e in entries if e.is_executor]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout + 0.5
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        result = dict(statuses)
+    for entry in entries:
+        if entry.is_executor and entry.id not in result:
+            result[entry.id] = ExecutorStatus(False, f"no answer within {timeout:g}s")
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"executors": rows, "problems": [p.format() for p in result.problems]}, indent=2))
         return 0
     if not rows:
-        print("no entries found")
+        for problem in result.errors:
+            print(problem.format(), file=sys.stderr)
+        print("no entries found", file=sys.stderr)
+        return 2
     width = max((len(r["id"]) for r in rows), default=0)
     for row in rows:
         commands = f"{row['commands']} commands" if row["commands"] else "any command"
@@ -63,5 +82,5 @@ def run(args: argparse.Namespace) -> int:
             commands = ""
         print(f"{row['id']:<{width}}  {row['kind']:<11}  {row['status']:<32}  {commands}".rstrip())
     if result.problems:
-        print(f"({len(result.problems)} problem(s) in the entry files: run `execdeck check`)")
+        print(f"({len(result.problems)} problem(s) in the entry files: run `execdeck check`)", file=sys.stderr)
     return 0

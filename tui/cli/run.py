@@ -14,6 +14,7 @@ import threading
 from typing import BinaryIO
 
 from tui.cli.common import engine_session, error, load
+from tui.core.command import join_words
 from tui.core.errors import ExecError
 from tui.core.streams import StreamName
 
@@ -41,7 +42,13 @@ class _Writer:
 
 
 def run(args: argparse.Namespace) -> int:
-    command = " ".join(args.command)
+    words = list(args.command)
+    if words[:1] == ["--"]:
+        words = words[1:]
+    if not words:
+        error("run: a command is required after the executor id")
+        return 2
+    command = words[0] if len(words) == 1 else join_words(words)
     env: dict[str, str] = {}
     for pair in args.env:
         name, sep, value = pair.partition("=")
@@ -53,7 +60,16 @@ def run(args: argparse.Namespace) -> int:
     interrupted = threading.Event()
     with engine_session(result, on_signal=interrupted) as engine:
         executor = engine.get(args.id)
-        process = executor.exec(command, work_dir=args.work_dir, env=env, timeout=args.timeout)
+        try:
+            process = executor.exec(command, work_dir=args.work_dir, env=env, timeout=args.timeout)
+        except ExecError as err:
+            allowed = executor.spec.command_whitelist
+            if err.message.startswith("command not allowed") and allowed:
+                listing = ", ".join(repr(c) for c in allowed)
+                if len(listing) > 240:
+                    listing = listing[:240] + "..."
+                err = ExecError(err.kind, f"{err.message} ({args.id} allows only: {listing})")
+            raise err from None
         process.subscribe(_Writer())
         process.start()
         forwarded = False

@@ -90,3 +90,28 @@ def command_not_allowed(command: str) -> ExecError:
 def is_loader_variable(name: str) -> bool:
     """True for dynamic-loader variables (``LD_*``, ``DYLD_*``) that could hijack a whitelisted program."""
     return name.startswith(("LD_", "DYLD_"))
+
+
+def join_words(words: Sequence[str]) -> str:
+    """The command string that :func:`tokenize` splits back into ``words``.
+
+    For a command given as separate words (``execdeck run ID sh -c 'exit 3'``, where the shell has
+    already removed the quotes): a word with a space or a quote is quoted with the quote character it
+    does not contain. The result of plain words is the words joined by one space, so a whitelisted
+    ``uname -a`` typed as two words still matches.
+
+    Raises:
+        ExecError: invalid, for a word holding both quote characters and a space or quote (no quoting
+        of the reference's tokenizer can express it; pass the command as one string).
+    """
+    parts: list[str] = []
+    for word in words:
+        if word and not any(ch in word for ch in " '\""):
+            parts.append(word)
+        elif "'" not in word:
+            parts.append(f"'{word}'")
+        elif '"' not in word:
+            parts.append(f'"{word}"')
+        else:
+            raise invalid(f"cannot quote the argument {word!r}: pass the whole command as one string")
+    return " ".join(parts)

@@ -1,0 +1,178 @@
+"""The command line as operators use it: real ``execdeck`` subprocesses on real entry files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.core.support import assert_no_group_survives
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRIES = """\
+version: "1.0"
+namespace: t
+entries:
+  - name: shell
+    kind: exec.native
+    default_env: {PATH: /usr/bin:/bin, GREETING: hello}
+    command_whitelist: ["echo hi", "sh -c 'echo out; echo err >&2; exit 3'", "uname -a"]
+  - name: free
+    kind: exec.native
+    default_env: {PATH: /usr/bin:/bin}
+"""
+
+
+@pytest.fixture
+def entries(tmp_path: Path) -> Path:
+    path = tmp_path / "entries"
+    path.mkdir()
+    (path / "_index.yaml").write_text(ENTRIES)
+    return path
+
+
+def execdeck(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {}), "EXECDECK_RECORDS": "off"}
+    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT, env=full_env)
+
+
+def assert_one_clear_line(stderr: str) -> None:
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+def test_check_is_clean_on_good_files(entries: Path) -> None:
+    result = execdeck("check", "--entries", str(entries))
+    assert result.returncode == 0
+    assert "no problems" in result.stdout
+
+
+def test_check_prints_every_problem_as_file_line_id_field_message_and_exits_2(entries: Path) -> None:
+    (entries / "bad.yaml").write_text(
+        "namespace: b\nentries:\n  - name: x\n    kind: exec.native\n    default_env: {PORT: 8080}\n"
+        "  - name: y\n    kind: exec.docker\n    image: img\n    memory_limt: 5\n")
+    result = execdeck("check", "--entries", str(entries))
+    assert result.returncode == 2
+    lines = result.stdout.splitlines()
+    assert any(line.startswith(f"{entries}/bad.yaml:5: b:x.default_env: ") and "quote it" in line for line in lines)
+    assert any(line.startswith(f"{entries}/bad.yaml:9: b:y.memory_limt: ") and "memory_limit" in line
+               for line in lines)
+
+
+def test_list_shows_each_executor_with_kind_status_and_commands(entries: Path) -> None:
+    result = execdeck("list", "--entries", str(entries))
+    assert result.returncode == 0
+    shell, free = result.stdout.splitlines()
+    assert shell.split()[:3] == ["t:shell", "exec.native", "ready"] and shell.endswith("3 commands")
+    assert free.split()[:3] == ["t:free", "exec.native", "ready"] and free.endswith("any command")
+
+
+def test_list_json_is_for_machines(entries: Path) -> None:
+    data = json.loads(execdeck("list", "--json", "--entries", str(entries)).stdout)
+    assert [(e["id"], e["ready"], e["commands"]) for e in data["executors"]] == [("t:shell", True, 3), ("t:free", True, 0)]
+
+
+def test_entries_fall_back_to_the_environment_variable(entries: Path) -> None:
+    result = execdeck("list", env={"EXECDECK_ENTRIES": f"/nonexistent:{entries}"})
+    assert "t:shell" in result.stdout
+
+
+def test_run_streams_stdout_and_stderr_to_their_own_streams_and_passes_the_exit_code(entries: Path) -> None:
+    result = execdeck("run", "--entries", str(entries), "t:shell", "sh -c 'echo out; echo err >&2; exit 3'")
+    assert (result.returncode, result.stdout, result.stderr) == (3, "out\n", "err\n")
+
+
+def test_run_accepts_the_command_as_separate_words(entries: Path) -> None:
+    result = execdeck("run", "--entries", str(entries), "t:shell", "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert result.returncode == 3
+
+
+def test_run_refuses_a_command_off_the_whitelist_in_one_line_naming_what_is_allowed(entries: Path) -> None:
+    result = execdeck("run", "--entries", str(entries), "t:shell", "echo hi; id")
+    assert result.returncode == 1
+    assert_one_clear_line(result.stderr)
+    assert "command not allowed: echo hi; id" in result.stderr and "'uname -a'" in result.stderr
+    assert result.stdout == ""
+
+
+def test_run_env_and_work_dir_options_reach_the_child(entries: Path, tmp_path: Path) -> None:
+    result = execdeck("run", "--entries", str(entries), "--env", "A=1", "--env", "B=two words",
+                      "--work-dir", str(tmp_path), "t:free", "sh -c 'echo $A-$B-$GREETING; pwd'")
+    assert result.stdout == f"1-two words-\n{tmp_path}\n"
+
+
+def test_run_reports_a_signal_death_as_128_plus_n(entries: Path) -> None:
+    result = execdeck("run", "--entries", str(entries), "t:free", "sh -c 'kill -TERM $$'")
+    assert result.returncode == 143
+    assert "killed by SIGTERM" in result.stderr
+
+
+def test_run_exits_124_when_its_time_limit_ends_it(entries: Path) -> None:
+    result = execdeck("run", "--entries", str(entries), "--timeout", "0.3", "t:free", "sleep 30")
+    assert result.returncode == 124
+    assert "timed out after 0.3s" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["t:nope", "x"], "resource not found (id t:nope)"),
+        (["t:free", "no-such-program"], 'exec: "no-such-program": executable file not found in $PATH'),
+        (["--work-dir", "/no/such/dir", "t:free", "pwd"], "work dir /no/such/dir does not exist"),
+        (["t:free", "   "], "exec: no command"),
+        (["--env", "NOEQUALS", "t:free", "true"], "--env 'NOEQUALS': expected NAME=VALUE"),
+    ],
+)
+def test_run_errors_are_one_clear_line(entries: Path, args: list[str], message: str) -> None:
+    result = execdeck("run", "--entries", str(entries), *args)
+    assert result.returncode in (1, 2)
+    assert_one_clear_line(result.stderr)
+    assert message in result.stderr
+
+
+def test_an_unknown_subcommand_is_a_usage_error_without_traceback() -> None:
+    result = execdeck("frobnicate")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "invalid choice" in result.stderr
+
+
+def test_run_output_is_live_not_held_until_exit(entries: Path) -> None:
+    child = subprocess.Popen([sys.executable, "-m", "tui", "run", "--entries", str(entries), "t:free",
+                              "sh -c 'echo first; sleep 30'"], stdout=subprocess.PIPE, cwd=ROOT,
+                             env={**os.environ, "EXECDECK_RECORDS": "off"}, start_new_session=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"first\n"
+        assert child.poll() is None  # the command is still running: the line came live
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait(10)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_to_execdeck_run_ends_the_command_and_its_children(entries: Path, signum: int) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tui", "run", "--entries", str(entries), "t:free",
+         "sh -c 'trap \"\" INT; sleep 100 & echo $$; wait'"],
+        stdout=subprocess.PIPE, cwd=ROOT, env={**os.environ, "EXECDECK_RECORDS": "off"})
+    assert child.stdout is not None
+    group = int(child.stdout.readline())
+    child.send_signal(signum)
+    if signum == signal.SIGINT:
+        # The first ctrl+c goes to the command, which ignores it here; a second one ends everything.
+        deadline = time.monotonic() + 10
+        while child.poll() is None and time.monotonic() < deadline:
+            child.send_signal(signum)
+            try:
+                child.wait(0.5)
+            except subprocess.TimeoutExpired:
+                pass
+    assert child.wait(20) == 128 + signum
+    assert_no_group_survives([group])
