@@ -22,6 +22,7 @@ import posixpath
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import docker
@@ -106,7 +107,7 @@ class DockerBackend(ProcessBackend):
     """A container made, attached, waited for and (with ``auto_remove``) removed by this engine."""
 
     def __init__(self, host: DockerHost, spec: DockerSpec, run: RunSpec, labels: dict[str, str],
-                 on_launch: Any = None) -> None:
+                 on_launch: Callable[[], None] | None = None) -> None:
         self.host = host
         self.spec = spec
         self.run = run
