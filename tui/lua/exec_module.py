@@ -108,8 +108,9 @@ class ExecBinding:
         self.engine = engine
         self._lock = threading.Lock()
         self._serial = 0
-        # Processes not yet known to have ended; an ended one drops out (its exit callback).
-        self._live: dict[int, CoreProcess] = {}
+        # Processes not yet known to have ended, by run id, with their creation serial; an ended one
+        # drops out (its exit callback), so a long REPL session does not grow.
+        self._live: dict[str, tuple[int, CoreProcess]] = {}
         # Processes whose wait() a cancel interrupted: they are closed and must not outlive the chunk.
         self._interrupted: dict[int, CoreProcess] = {}
         # Executors are only flags; weak, so a REPL that calls exec.get in a loop does not grow.
@@ -140,7 +141,7 @@ class ExecBinding:
     def processes(self) -> list[CoreProcess]:
         """Processes this binding created that have not been seen to end."""
         with self._lock:
-            return list(self._live.values())
+            return [process for _, process in self._live.values()]
 
     def checkpoint(self) -> int:
         """A mark of "now": :meth:`end_processes` with it ends only the processes created after it."""
@@ -155,7 +156,7 @@ class ExecBinding:
         its own, so a REPL's worker returns at once.
         """
         with self._lock:
-            chosen = [p for serial, p in self._live.items() if serial > since]
+            chosen = [p for serial, p in self._live.values() if serial > since]
             chosen += [p for p in self._interrupted.values() if p not in chosen]
             self._interrupted.clear()
         for process in chosen:
@@ -187,10 +188,7 @@ class ExecBinding:
 
     def _forget(self, process: CoreProcess) -> None:
         with self._lock:
-            for serial, known in list(self._live.items()):
-                if known is process:
-                    del self._live[serial]
-                    break
+            self._live.pop(process.run_id, None)
 
     @staticmethod
     def _self(func: str, cls: type[Handle], args: tuple[object, ...]) -> Any:
@@ -230,7 +228,7 @@ class ExecBinding:
         with self._lock:
             self._serial += 1
             serial = self._serial
-            self._live[serial] = core
+            self._live[core.run_id] = (serial, core)
         core.add_exit_callback(self._forget)
         return (OK, Process(self._process_methods, core, serial), None)
 
