@@ -13,7 +13,7 @@ import pytest
 from tests.records.conftest import output_of, poll, read_runs
 from tui.core.engine import Engine
 from tui.core.errors import ExecError
-from tui.core.records import RecordStore, attach_recorder
+from tui.core.records import RecordStore, attach_recorder, open_store
 from tui.core.records.schema import SCHEMA_VERSION
 
 
@@ -212,3 +212,14 @@ def test_off_records_nothing(engine: Engine, records_path: Path, monkeypatch: py
     recorder.close()
     assert not records_path.exists()
     assert not attach_recorder(engine, disabled=True, path=records_path).active
+
+
+def test_open_store_for_a_reader_never_raises(records_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, problem = open_store()
+    assert store is not None and problem is None and store.list_runs() == []
+    store.close()
+    records_path.write_bytes(b"garbage" * 100)
+    store, problem = open_store()
+    assert store is None and problem and problem.startswith("run records off: ") and "damaged" in problem
+    monkeypatch.setenv("EXECDECK_RECORDS", "off")
+    assert open_store() == (None, None)

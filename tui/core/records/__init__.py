@@ -1,7 +1,8 @@
 """Run records: every run kept in an embedded SQLite file, searchable and replayable (issue 6).
 
 * :func:`attach_recorder` (engine side): record every process of an engine; never raises.
-* :class:`RecordStore` (read side): list, get, resolve a prefix, read output, prune.
+* :class:`RecordStore` (read side): list, get, resolve a prefix, read output, prune;
+  :func:`open_store` opens one without raising (for the console's Runs view).
 * :class:`RunRecord`: one run's fields.
 
 No UI import here: the command line and the console both build on this.
@@ -20,7 +21,7 @@ from tui.core.records.models import (
     resolve_records_path,
 )
 from tui.core.records.recorder import Recorder, attach_recorder
-from tui.core.records.store import RecordStore
+from tui.core.records.store import RecordStore, open_store
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -35,5 +36,6 @@ __all__ = [
     "attach_recorder",
     "default_records_path",
     "format_duration",
+    "open_store",
     "resolve_records_path",
 ]

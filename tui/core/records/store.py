@@ -25,6 +25,7 @@ from tui.core.records.models import (
     RecordsError,
     RunRecord,
     Status,
+    resolve_records_path,
     writer_alive,
 )
 from tui.core.records.schema import SCHEMA_VERSION, SchemaTooNew, migrate, unpack_chunks
@@ -289,3 +290,23 @@ class RecordStore:
             return conn.execute(
                 "DELETE FROM runs WHERE status != 'running' AND coalesce(ended_at, started_at) < ?", (cutoff,)
             ).rowcount
+
+
+def open_store(path: Path | str | None = None, *, disabled: bool = False,
+               busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> tuple[RecordStore | None, str | None]:
+    """For a reader such as the console's Runs view: ``(store, None)``, or ``(None, problem)`` with the
+    one line to show instead (``None, None`` when recording is off). Never raises.
+
+    ``path`` and ``disabled`` mean what they mean for :func:`attach_recorder`. A file that cannot be
+    written (locked, read-only) is still opened for reading when possible.
+    """
+    target = resolve_records_path(str(path) if path is not None else None, disabled=disabled)
+    if target is None:
+        return None, None
+    try:
+        return RecordStore.open(target, busy_timeout=busy_timeout), None
+    except RecordsError as err:
+        if target.exists():
+            with contextlib.suppress(RecordsError):
+                return RecordStore.open(target, busy_timeout=busy_timeout, readonly=True), None
+        return None, f"run records off: {err}"

@@ -92,6 +92,8 @@ class RecordedRunScreen(Screen[None]):
 
     def __init__(self, store: RecordStore, record: RunRecord, runs_view: RunsView) -> None:
         super().__init__()
+        self.loaded = False
+        """True once the whole recorded output was queued to the pane (tests wait on it)."""
         self.store = store
         self.record = record
         self._runs_view = runs_view
@@ -118,9 +120,6 @@ class RecordedRunScreen(Screen[None]):
             view.append("stderr", f"\n[execdeck: output truncated: {self.record.output_dropped} more bytes "
                         "were not recorded]\n".encode())
         self.loaded = True
-
-    loaded = False
-    """True once the whole recorded output was queued to the pane (tests wait on it)."""
 
     def action_back(self) -> None:
         self.dismiss(None)
