@@ -12,6 +12,22 @@ import pytest
 
 from tests import dockertools as dt
 
+# ---- Run records ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _records_never_in_the_user_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every execdeck a test starts records its runs (issue 6): into a file of this session, never into
+    ~/.local/share. Tests that look at records set EXECDECK_RECORDS themselves (tests/records)."""
+    previous = os.environ.get("EXECDECK_RECORDS")
+    os.environ["EXECDECK_RECORDS"] = str(tmp_path_factory.mktemp("records") / "runs.sqlite3")
+    yield
+    if previous is None:
+        os.environ.pop("EXECDECK_RECORDS", None)
+    else:
+        os.environ["EXECDECK_RECORDS"] = previous
+
+
 # ---- Docker --------------------------------------------------------------------------------------------
 
 
