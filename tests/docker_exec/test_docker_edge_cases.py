@@ -257,7 +257,8 @@ def test_e28_engine_shutdown_leaves_no_container_running(
         process.start()
     engine.shutdown(grace=1.0)
     filters = {"label": f"{LABEL_INSTANCE}={engine.instance_id}"}
-    assert docker_engine.containers(filters=filters) == []
+    # shutdown() bounds its own wait; on a loaded machine the daemon may report the kill a moment later.
+    dt.poll_until(lambda: docker_engine.containers(filters=filters) == [], 10, "no container left running")
     left = docker_engine.containers(all=True, filters=filters)
     assert left == [] if auto_remove else len(left) == 2
 
