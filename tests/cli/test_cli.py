@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -76,7 +77,8 @@ def test_list_shows_each_executor_with_kind_status_and_commands(entries: Path) -
 
 def test_list_json_is_for_machines(entries: Path) -> None:
     data = json.loads(execdeck("list", "--json", "--entries", str(entries)).stdout)
-    assert [(e["id"], e["ready"], e["commands"]) for e in data["executors"]] == [("t:shell", True, 3), ("t:free", True, 0)]
+    rows = [(e["id"], e["ready"], e["commands"]) for e in data["executors"]]
+    assert rows == [("t:shell", True, 3), ("t:free", True, 0)]
 
 
 def test_entries_fall_back_to_the_environment_variable(entries: Path) -> None:
@@ -170,9 +172,7 @@ def test_a_signal_to_execdeck_run_ends_the_command_and_its_children(entries: Pat
         deadline = time.monotonic() + 10
         while child.poll() is None and time.monotonic() < deadline:
             child.send_signal(signum)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(0.5)
-            except subprocess.TimeoutExpired:
-                pass
     assert child.wait(20) == 128 + signum
     assert_no_group_survives([group])

@@ -160,3 +160,16 @@ def test_exit_callbacks_run_once_the_output_has_ended(engine: Engine) -> None:
     assert done.wait(10)
     assert totals == [4]
     process.wait()
+
+
+def test_a_resource_factory_may_register_a_cleanup(engine: Engine) -> None:
+    cleaned: list[str] = []
+
+    def factory() -> str:
+        engine.add_cleanup(lambda: cleaned.append("done"))
+        return "client"
+
+    assert engine.resource("k", factory) == "client"
+    assert engine.resource("k", lambda: "other") == "client"
+    engine.shutdown()
+    assert cleaned == ["done"]

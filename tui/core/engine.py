@@ -40,6 +40,7 @@ class Engine:
         self._processes: dict[str, Process] = {}
         self._listeners: list[ProcessListener] = []
         self._resources: dict[str, Any] = {}
+        self._resource_lock = threading.RLock()
         self._cleanups: list[Callable[[], None]] = []
 
     # -- executors ---------------------------------------------------------------------------
@@ -106,8 +107,12 @@ class Engine:
     # -- shared resources (e.g. one Docker client per host) -------------------------------------
 
     def resource(self, key: str, factory: Callable[[], Any]) -> Any:
-        """The resource under ``key``, made once by ``factory`` (under a lock)."""
-        with self._lock:
+        """The resource under ``key``, made once by ``factory``.
+
+        The factory runs under a lock of its own, not the engine's, so it may call back into the
+        engine (``add_cleanup``) without deadlocking.
+        """
+        with self._resource_lock:
             if key not in self._resources:
                 self._resources[key] = factory()
             return self._resources[key]
