@@ -97,7 +97,8 @@ class MainScreen(Screen[None]):
 
     async def open_run(self, feed: RunFeed, activate: bool) -> None:
         """Add a tab for the run of ``feed``; switch to it when ``activate``."""
-        pane = RunTab(feed, max_lines=self.console.settings.scrollback_lines, info_filter=self.console.info_filter)
+        pane = RunTab(feed, max_lines=self.console.settings.scrollback_lines, info_filter=self.console.info_filter,
+                      background=not activate, return_focus=self.focused)
         await self.tabs.add_pane(pane)
         if activate:
             self.tabs.active = pane.id or ""

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from textual import events
 from textual.app import App
+from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from tui.core.errors import ExecError
@@ -128,8 +130,13 @@ class RunTab(TabPane):
 
     def __init__(
         self, feed: RunFeed, *, max_lines: int = 100_000, info_filter: InfoFilter | None = None,
+        background: bool = False, return_focus: Widget | None = None,
     ) -> None:
+        """``background``: open without taking the focus, which goes back to ``return_focus`` (a run started
+        from Lua must not switch tabs under the operator's hands; the view focuses its pane as it mounts)."""
         self.feed = feed
+        self._background = background
+        self._return_focus = return_focus
         self.process = feed.process
         self._info_filter = info_filter
         stdin = True
@@ -152,12 +159,24 @@ class RunTab(TabPane):
         self._ticker = self.set_interval(1.0, self._refresh_info)
         self.process.add_exit_callback(lambda _process: post_call(self.app, self._ended))
 
+    def _on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Textual also runs TabPane's own handler (which shows this tab) unless the default is prevented.
+        background, self._background = self._background, False
+        if not background:
+            return
+        event.prevent_default()
+        if self._return_focus is not None and self._return_focus.is_attached:
+            self._return_focus.focus()
+        else:
+            self.screen.set_focus(None)
+
     def _refresh_info(self) -> None:
-        self.view.update_info(self._info())
+        for view in self.query(RunView):
+            view.update_info(self._info())
 
     def _ended(self) -> None:
-        if not self.is_attached:
-            return
+        if not self.is_attached or not self.query(RunView):
+            return  # the tab closed meanwhile
         self.view.pane.flush()
         self._refresh_info()
         self._ticker.stop()
