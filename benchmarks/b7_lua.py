@@ -36,7 +36,7 @@ def _engine() -> Engine:
     return Engine(LoadResult(entries=(entry,)), source="lua")
 
 
-def run_b7(count: int = 200, runs: int = 7) -> dict[str, Any]:
+def run_b7(count: int = 200, runs: int = 11) -> dict[str, Any]:
     """Seconds for ``count`` create-start-wait cycles of ``true`` from Lua, and from Python."""
     engine = _engine()
     sandbox = LuaSandbox()
