@@ -173,3 +173,11 @@ def test_a_resource_factory_may_register_a_cleanup(engine: Engine) -> None:
     assert engine.resource("k", lambda: "other") == "client"
     engine.shutdown()
     assert cleaned == ["done"]
+
+
+def test_a_process_closed_before_it_started_is_forgotten_by_the_engine(engine: Engine) -> None:
+    process = engine.get("t:native").exec("true")
+    assert process in engine.processes
+    process.close()
+    assert process not in engine.processes
+    assert process.exit_status is None

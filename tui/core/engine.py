@@ -90,6 +90,7 @@ class Engine:
             self._processes[process.run_id] = process
             listeners = list(self._listeners)
         process.add_exit_callback(self._forget)
+        process.add_discard_callback(self._forget)
         for listener in listeners:
             with contextlib.suppress(Exception):
                 listener(process)

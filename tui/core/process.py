@@ -232,6 +232,7 @@ class Process(OutputSink):
         self._streams: dict[StreamName, StreamReader] = {}
         self._subscribers: list[Subscriber] = []
         self._exit_callbacks: list[Callable[[Process], None]] = []
+        self._discard_callbacks: list[Callable[[Process], None]] = []
         self._exited = threading.Event()
         self._streams_done = threading.Event()
         self._exit: ExitStatus | None = None
@@ -347,12 +348,26 @@ class Process(OutputSink):
         return self._buffers[name].open_reader()
 
     def close(self, force: bool = False) -> None:
-        """Always succeeds: SIGTERM (SIGKILL with ``force``) to a running process, then closed."""
+        """Always succeeds: SIGTERM (SIGKILL with ``force``) to a running process, then closed.
+
+        A process closed before it ever started is discarded: its discard callbacks run (the engine
+        forgets it), and it never gets an exit status.
+        """
         with self._lock:
             was_running = self.running
+            never_started = self._state is ProcessState.CREATED
             self._state = ProcessState.CLOSED
+            discarded, self._discard_callbacks = (self._discard_callbacks, []) if never_started else ([], [])
         if was_running:
             self.backend.terminate(force)
+        for callback in discarded:
+            with contextlib.suppress(Exception):
+                callback(self)
+
+    def add_discard_callback(self, callback: Callable[[Process], None]) -> None:
+        """Call ``callback(process)`` if the process is closed without ever being started."""
+        with self._lock:
+            self._discard_callbacks.append(callback)
 
     def _check_usable(self) -> None:
         if self._state is ProcessState.CLOSED:

@@ -59,10 +59,19 @@ class LuaCancelled(LuaScriptError):
 
 def lua_attributes(obj: object) -> frozenset[str]:
     """The attribute names that Lua may read on ``obj`` (its class's ``__lua_allowed__``)."""
-    allowed = getattr(type(obj), "__lua_allowed__", None)
-    if isinstance(allowed, frozenset | set | tuple | list):
-        return frozenset(name for name in allowed if isinstance(name, str) and not name.startswith("_"))
-    return frozenset()
+    cls = type(obj)
+    # Cached per class: the filter runs on every attribute read from Lua (a hot path of B7).
+    names = _ALLOWED.get(cls)
+    if names is None:
+        allowed = getattr(cls, "__lua_allowed__", None)
+        names = frozenset()
+        if isinstance(allowed, frozenset | set | tuple | list):
+            names = frozenset(name for name in allowed if isinstance(name, str) and not name.startswith("_"))
+        _ALLOWED[cls] = names
+    return names
+
+
+_ALLOWED: dict[type, frozenset[str]] = {}
 
 
 def _attribute_filter(obj: object, name: object, is_setting: bool) -> str:
