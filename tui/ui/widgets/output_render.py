@@ -73,9 +73,6 @@ def render_content(
 
 def render_gutter(line: Line, styles: RowStyles) -> Strip:
     """The two gutter cells: ``▌`` in the stderr colour for stderr, ``↩`` when the row continues."""
-    if line.stream == "stderr":
-        first = Segment(STDERR_MARK, styles.stderr_gutter)
-    else:
-        first = Segment(" ", styles.gutter)
+    first = Segment(STDERR_MARK, styles.stderr_gutter) if line.stream == "stderr" else Segment(" ", styles.gutter)
     second = Segment(CONTINUED_MARK if line.continued else " ", styles.gutter)
     return Strip([first, second], GUTTER_WIDTH)
