@@ -16,16 +16,24 @@ from tests import dockertools as dt
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _records_never_in_the_user_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Every execdeck a test starts records its runs (issue 6): into a file of this session, never into
-    ~/.local/share. Tests that look at records set EXECDECK_RECORDS themselves (tests/records)."""
-    previous = os.environ.get("EXECDECK_RECORDS")
-    os.environ["EXECDECK_RECORDS"] = str(tmp_path_factory.mktemp("records") / "runs.sqlite3")
+def _never_in_the_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every execdeck a test starts records its runs (issue 6), keeps REPL history and settings: into
+    folders of this session, never into the user's ~/.local/share or ~/.config. Tests that look at
+    records set EXECDECK_RECORDS themselves (tests/records)."""
+    root = tmp_path_factory.mktemp("user")
+    wanted = {
+        "EXECDECK_RECORDS": str(root / "runs.sqlite3"),
+        "XDG_DATA_HOME": str(root / "data"),
+        "XDG_CONFIG_HOME": str(root / "config"),
+    }
+    previous = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     yield
-    if previous is None:
-        os.environ.pop("EXECDECK_RECORDS", None)
-    else:
-        os.environ["EXECDECK_RECORDS"] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 # ---- Docker --------------------------------------------------------------------------------------------
