@@ -20,12 +20,15 @@ from tui.ui.app import ExecdeckApp
 from tui.ui.widgets.run_tab import frozen_info
 
 ENTRIES = Path(__file__).resolve().parent / "entries"
+REPO = Path(__file__).resolve().parents[2]
 SIZE = (120, 40)
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private HOME and XDG folders, so settings, themes, history and records stay in the test."""
+    """A private HOME and XDG folders, so settings, themes, history and records stay in the test; the
+    current folder is the repository (the demo entry's work dir and the paths shown are relative to it)."""
+    monkeypatch.chdir(REPO)
     for name, sub in (("HOME", "home"), ("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"),
                       ("XDG_STATE_HOME", "state"), ("XDG_RUNTIME_DIR", "run")):
         folder = tmp_path / sub

@@ -24,10 +24,11 @@ async def test_executors_are_listed_by_namespace_with_kind_status_and_command_co
         assert lines[0] == "app"
         assert lines[1] == "shell  native  ● ready  4 cmds"
         assert lines[2] == "free  native  ● ready  any cmd"
-        assert lines[3] == "boxed  docker  ● unavailable  2 cmds"
-        assert lines[4] == "tools"
-        assert lines[5] == "build  native  ● ready  2 cmds"
-        assert lines[6].startswith("notes  not an executor")
+        assert lines[3] == "demo  native  ● ready  1 cmd"
+        assert lines[4] == "boxed  docker  ● unavailable  2 cmds"
+        assert lines[5] == "tools"
+        assert lines[6] == "build  native  ● ready  2 cmds"
+        assert lines[7].startswith("notes  not an executor")
         assert "cannot reach the Docker daemon at unix:///nonexistent" in app.statuses["app:boxed"].text
 
 
@@ -54,7 +55,7 @@ async def test_details_show_settings_source_file_and_line_yaml_and_whitelist(con
         yaml_widget = app.query_one("#details-yaml", Static)
         spans = yaml_widget.visual._spans  # type: ignore[union-attr]
         assert spans, "the YAML is highlighted"
-        await pilot.press("down", "down")
+        await pilot.press("down", "down", "down")
         text = str(app.query_one("#details-status", Static).render())
         assert "cannot reach the Docker daemon" in text
 
@@ -73,7 +74,7 @@ async def test_entry_problems_load_the_good_entries_and_fill_the_problems_tab(
         assert any("problem" in str(n.message) for n in app._notifications)
         assert str(app.main.tabs.get_tab("problems").label) == "Problems (2)"
         await pilot.press("right_square_bracket")
-        table = app.query_one(ProblemsView)
+        table = app.query_one(ProblemsView).table
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
         unknown = next(r for r in rows if r[3] == "default_work_dri")
         assert unknown[1].endswith("broken.yaml:5") and unknown[2] == "bad:one"

@@ -142,7 +142,7 @@ class MainScreen(Screen[None]):
         elif pane.id == "executors":
             focus_target = self.query_one(ExecutorTree)
         elif pane.id == "problems":
-            focus_target = self.query_one(ProblemsView)
+            focus_target = self.query_one(ProblemsView).table
         else:
             editor = getattr(pane.query_children().first(), "editor", None)  # the REPL's input
             focus_target = editor if isinstance(editor, Widget) else next(

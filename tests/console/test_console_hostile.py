@@ -1,0 +1,64 @@
+"""Hostile output through a real process in a run tab (quality.md kind 5): the screen never breaks."""
+
+from __future__ import annotations
+
+from tests.console.conftest import SIZE, ConsoleFactory, ready, wait_until
+from tui.ui.app import ExecdeckApp
+from tui.ui.widgets.run_tab import RunTab
+
+SCRIPT = (
+    "sh -c '"
+    "head -c 1048576 /dev/zero | tr \"\\000\" x; echo; echo after-long-line; "
+    "head -c 8192 /dev/urandom; echo; echo after-binary; "
+    "printf \"\\033[2J\\033[H\\033[10;5Hmoved\\033[K\\033[3A\\033[?1049h\\033]0;title\\007\\n\"; echo after-ansi; "
+    "for i in 10 20 30 40 50 60 70 80 90 100; do printf \"\\rprogress %s%%\" $i; done; echo; echo done"
+    "'"
+)
+
+
+async def run_tab(pilot: object, app: ExecdeckApp, command: str) -> RunTab:
+    app.run_command("app:free", command)
+    await wait_until(pilot, lambda: app.main.run_tabs(), "the run tab")  # type: ignore[arg-type]
+    tab = app.main.run_tabs()[0]
+    await wait_until(pilot, lambda: app.main.tabs.active == tab.id, "the tab to show")  # type: ignore[arg-type]
+    return tab
+
+
+async def test_a_megabyte_line_binary_ansi_movement_and_progress_bars_leave_the_screen_working(
+    console: ConsoleFactory,
+) -> None:
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tab = await run_tab(pilot, app, SCRIPT)
+        buffer = tab.view.pane.buffer
+        texts = lambda: [buffer.line(i).text for i in range(len(buffer))]  # noqa: E731
+        await wait_until(pilot, lambda: tab.process.exit_status is not None and "done" in texts(), "the end", 30)
+        lines = texts()
+        for marker in ("after-long-line", "after-binary", "after-ansi", "done"):
+            assert marker in lines
+        assert "progress 100%" in lines, "a \\r progress bar shows its last state"
+        assert not any("progress 10%" in line for line in lines)
+        assert all("\x1b" not in line for line in lines), "no raw escape codes reach the screen"
+        assert any("moved" in line for line in lines)
+        header = str(tab.view.query_one("RunHeader").render())
+        assert "exited 0" in header
+        # Still answering keys and drawing: move around the long line, search, render a whole screen.
+        await pilot.press("home", "end", "pageup", "g")
+        assert app.export_screenshot()
+        await pilot.press("slash", *"after", "enter")
+        assert tab.view.pane.status.match_count == 3
+
+
+async def test_a_process_that_floods_stdout_keeps_the_console_responsive(console: ConsoleFactory) -> None:
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tab = await run_tab(pilot, app, "seq 1 300000")
+        await pilot.press("e")
+        assert app.main.tabs.active == "executors"
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await wait_until(pilot, lambda: tab.process.exit_status is not None, "seq to end", 60)
+        buffer = tab.view.pane.buffer
+        await wait_until(pilot, lambda: len(buffer) + buffer.dropped_lines >= 300000, "every line", 60)
+        assert buffer.line(len(buffer) - 1).text == "300000"
