@@ -57,7 +57,7 @@ async def test_a_process_that_floods_stdout_keeps_the_console_responsive(console
         tab = await run_tab(pilot, app, "seq 1 300000")
         await pilot.press("e")
         assert app.main.tabs.active == "executors"
-        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await pilot.press(*["right_square_bracket"] * 4)
         await wait_until(pilot, lambda: tab.process.exit_status is not None, "seq to end", 60)
         buffer = tab.view.pane.buffer
         await wait_until(pilot, lambda: len(buffer) + buffer.dropped_lines >= 300000, "every line", 60)

@@ -102,8 +102,8 @@ def test_refusal_in_the_dialog(snap_compare: Any, console: ConsoleFactory) -> No
 @pytest.mark.parametrize("theme", ["execdeck-dark", "execdeck-light"])
 def test_run_tab_with_mixed_output(snap_compare: Any, console: ConsoleFactory, theme: str) -> None:
     """You should see: a fifth tab "✗ app:demo: sh mixed-output.sh" active; the header "app:demo · sh
-    mixed-output.sh │ exited pid 4242 │ 1.5s exited 2" (exit in the failed colour) and the argv; "building" in bold, OK in
-    green, FAILED in bold red, the two stderr lines in the stderr colour with a ▌ gutter mark, only
+    mixed-output.sh │ exited pid 4242 │ 1.5s exited 2" (exit in the failed colour) and the argv; "building"
+    in bold, OK in green, FAILED in bold red, the two stderr lines in the stderr colour with a ▌ gutter mark, only
     "progress 100%" of the \\r progress bar; "following │ 7 lines", the stdin bar and the run's keys."""
     assert snap_compare(themed(console, theme), terminal_size=SIZE, run_before=steps(then=_run_mixed))
 
