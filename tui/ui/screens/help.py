@@ -17,6 +17,7 @@ _GLOBAL = """
 |---|---|
 | `ctrl+p` | command palette: executors, their commands, runs, themes, actions |
 | `e` / `l` / `[` / `]` | executors tab / REPL tab / previous / next tab |
+| `F2` / `F3` | executors tab / REPL tab, also from inside an editor |
 | `ctrl+w` | close the current run tab (asks first while it runs) |
 | `t` | theme picker (live preview) |
 | `ctrl+r` | reload the entry files now (they also reload on their own when edited) |

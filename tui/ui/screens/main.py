@@ -41,6 +41,9 @@ class MainScreen(Screen[None]):
         Binding("ctrl+w", "close_tab", "Close tab"),
         Binding("e", "show_tab('executors')", "Executors", show=False),
         Binding("l", "show_tab('repl')", "REPL", show=False),
+        # Function keys also work from inside an editor (the REPL's eats e and l).
+        Binding("f2", "show_tab('executors')", "Executors", show=False, priority=True),
+        Binding("f3", "show_tab('repl')", "REPL", show=False, priority=True),
         Binding("left_square_bracket", "cycle_tab(-1)", "Prev tab", show=False),
         Binding("right_square_bracket", "cycle_tab(1)", "Next tab", show=False),
     ]
