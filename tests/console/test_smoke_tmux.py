@@ -52,7 +52,8 @@ class Console:
         for folder in env.values():
             folder.mkdir(mode=0o700)
         assignments = " ".join(f"{name}={value}" for name, value in env.items())
-        command = f"cd {REPO} && exec env {assignments} TERM=xterm-256color {sys.executable} -m tui --entries sample_entries"
+        python = f"{sys.executable} -m tui --entries sample_entries"
+        command = f"cd {REPO} && exec env {assignments} TERM=xterm-256color {python}"
         subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", "140", "-y", "45", command], check=True)
         # A detached session takes the size of the last client otherwise.
         self.tmux("set-option", "-t", self.session, "window-size", "manual")
