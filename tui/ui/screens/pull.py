@@ -32,6 +32,8 @@ class PullScreen(ModalScreen[bool]):
         """True once the pull finished and the image is present."""
         self.failed = ""
         """The reason when the pull failed."""
+        self.events: list[Any] = []
+        """Every ``PullProgress`` shown, in order (the last one has ``done`` set after a success)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog pull-dialog") as box:
@@ -54,6 +56,7 @@ class PullScreen(ModalScreen[bool]):
             post_call(self.app, self._failed, f"unexpected error: {err}")
 
     def _progress(self, event: Any) -> None:
+        self.events.append(event)
         bar = self.query_one("#pull-progress", ProgressBar)
         if event.total:
             bar.update(total=event.total, progress=event.current)
