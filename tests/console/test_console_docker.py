@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tarfile
@@ -39,10 +40,8 @@ def image_in_registry(docker_engine: docker.APIClient, test_image: str, local_re
         assert "error" not in event, event
     docker_engine.remove_image(name)
     yield name
-    try:
+    with contextlib.suppress(docker.errors.ImageNotFound):
         docker_engine.remove_image(name, force=True)
-    except docker.errors.ImageNotFound:
-        pass
 
 
 async def test_a_missing_image_is_offered_for_pull_and_the_progress_bar_fills(

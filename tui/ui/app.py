@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import TabPane
 
 from tui.core.engine import Engine
 from tui.core.entries.loader import load_entries
@@ -31,10 +30,11 @@ from tui.core.entries.models import DockerSpec, LoadResult
 from tui.core.entries.paths import resolve_entry_paths
 from tui.core.executors.base import ExecutorStatus
 from tui.core.process import Process
+from tui.core.records import attach_recorder
 from tui.ui.entry_watch import EntryWatch
 from tui.ui.screens.confirm import ConfirmScreen
-from tui.ui.screens.help import HelpScreen
-from tui.ui.screens.main import MainScreen
+from tui.ui.screens.help import HelpScreen, help_area
+from tui.ui.screens.main import MainScreen, optional_tabs
 from tui.ui.screens.palette import ConsoleCommands
 from tui.ui.screens.pull import offer_pull, prune_containers, sweep_orphans
 from tui.ui.screens.run_dialog import RunRequest
@@ -66,7 +66,7 @@ class ExecdeckApp(App[int]):
         self.entry_paths = entry_paths
         self.load_result: LoadResult = load_entries(entry_paths)
         self.engine = Engine(self.load_result, source="console")
-        self.recorder = _recorder(self.engine, records, no_record)
+        self.recorder = attach_recorder(self.engine, source="console", path=records, disabled=no_record)
         self.settings, self._settings_problems = load_settings()
         self.statuses: dict[str, ExecutorStatus | None] = {}
         """Last probe result per executor id; None while a probe runs."""
@@ -85,23 +85,7 @@ class ExecdeckApp(App[int]):
         return dict(DEFAULT_VARIABLES)
 
     def get_default_screen(self) -> Screen[Any]:
-        return MainScreen(extra_tabs=self._extra_tabs())
-
-    def _extra_tabs(self) -> list[TabPane]:
-        # The REPL tab (and run history) come from modules written beside this one: optional until they land.
-        tabs: list[TabPane] = []
-        try:
-            from tui.lua.session import make_repl
-            from tui.ui.widgets.repl_view import ReplView
-        except ImportError:
-            pass
-        else:
-            tabs.append(TabPane("REPL", ReplView(lambda on_print: make_repl(self.engine, on_print)), id="repl"))
-        if self.recorder is not None:
-            from tui.ui.widgets.runs_view import RunsView
-
-            tabs.append(TabPane("History", RunsView(self.recorder.store, self.recorder.problem), id="history"))
-        return tabs
+        return MainScreen(extra_tabs=optional_tabs(self.engine, self.recorder))
 
     def on_runs_view_rerun(self, message: Any) -> None:
         """Run a recorded command again on the same executor and work dir (env values were never kept)."""
@@ -269,13 +253,7 @@ class ExecdeckApp(App[int]):
             self.notify(f"cannot save the settings: {err}", severity="warning")
 
     def action_help(self) -> None:
-        area = "executors"
-        for node in (self.focused.ancestors_with_self if self.focused is not None else []):
-            found = {"RunTab": "run", "ProblemsView": "problems", "ReplView": "repl", "RunsView": "runs"}
-            if type(node).__name__ in found:
-                area = found[type(node).__name__]
-                break
-        self.push_screen(HelpScreen(area))
+        self.push_screen(HelpScreen(help_area(self.focused)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
@@ -325,15 +303,6 @@ class ExecdeckApp(App[int]):
             os._exit(128 + signum)
 
         threading.Thread(target=watchdog, name="signal-exit", daemon=True).start()
-
-
-def _recorder(engine: Engine, records: str | None, no_record: bool) -> Any:
-    """The run recorder of the console, or None while the records module is not there."""
-    try:
-        from tui.core.records import attach_recorder
-    except ImportError:
-        return None
-    return attach_recorder(engine, source="console", path=records, disabled=no_record)
 
 
 def run_console(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Markdown
 
 _GLOBAL = """
@@ -78,6 +79,17 @@ prefix; `Tab` completes; `ctrl+c` cancels a running chunk.
 Past runs of this console and the command line; select one to run it again.
 """,
 }
+
+
+_AREAS = {"RunTab": "run", "ProblemsView": "problems", "ReplView": "repl", "RunsView": "runs"}
+
+
+def help_area(focused: Widget | None) -> str:
+    """The area of :data:`HELP` that ``focused`` (the widget with the focus) belongs to."""
+    for node in focused.ancestors_with_self if focused is not None else []:
+        if type(node).__name__ in _AREAS:
+            return _AREAS[type(node).__name__]
+    return "executors"
 
 
 class HelpScreen(ModalScreen[None]):

@@ -7,7 +7,7 @@ entries and the statuses, and calls :meth:`MainScreen.show_entries`, :meth:`Main
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane, Tree
 
+from tui.core.engine import Engine
 from tui.core.entries.models import DockerSpec
 from tui.core.process import Process
 from tui.ui.screens.confirm import ConfirmScreen
@@ -30,6 +31,23 @@ if TYPE_CHECKING:
     from tui.ui.app import ExecdeckApp
 
 FIXED_TABS = ("executors", "problems", "repl", "history")
+
+
+def optional_tabs(engine: Engine, recorder: Any) -> list[TabPane]:
+    """The REPL tab and the run history, when their modules are there (they were written beside this one)."""
+    tabs: list[TabPane] = []
+    try:
+        from tui.lua.session import make_repl
+        from tui.ui.widgets.repl_view import ReplView
+    except ImportError:
+        pass
+    else:
+        tabs.append(TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl"))
+    if recorder is not None:
+        from tui.ui.widgets.runs_view import RunsView
+
+        tabs.append(TabPane("History", RunsView(recorder.store, recorder.problem), id="history"))
+    return tabs
 
 
 class MainScreen(Screen[None]):
