@@ -62,7 +62,7 @@ async def _measure(lines: int, folder: Path) -> tuple[float, list[float]]:
             original(delta)
 
         pane.action_cursor = timed_cursor  # type: ignore[method-assign]
-        while len(pane.buffer) + pane.buffer.dropped_lines < lines:
+        while pane.buffer.lines_by_stream["stdout"] < lines:
             if not pressed and app.screen.focused is pane:
                 pressed.append(time.perf_counter())
                 app.post_message(events.Key("up", None))

@@ -142,3 +142,16 @@ def test_text_gives_plain_lines_of_both_streams() -> None:
     buffer.feed("stdout", b"partial")
     assert buffer.text() == "bold\nwarning\npartial"
     assert buffer.text([1]) == "warning"
+
+
+def test_skipped_output_is_counted_and_marked_and_ends_the_partial_lines() -> None:
+    buffer = OutputBuffer(max_lines=100)
+    buffer.feed("stdout", b"first\npart")
+    buffer.skip({"stdout": (500, 5000), "stderr": (3, 30)})
+    buffer.feed("stdout", b"ial? no: next\n")
+    texts = [buffer.plain(i) for i in range(len(buffer))]
+    assert texts[:2] == ["first", "part"]
+    assert "503 lines skipped" in texts[2]
+    assert texts[3] == "ial? no: next"
+    assert buffer.lines_by_stream == {"stdout": 502, "stderr": 3}
+    assert (buffer.skipped_lines, buffer.dropped_lines) == (503, 0)

@@ -76,6 +76,8 @@ class OutputBuffer:
         """Longest display row; longer lines are cut into ``continued`` rows."""
         self.dropped_lines = 0
         """Rows dropped from the start to respect ``max_lines``."""
+        self.skipped_lines = 0
+        """Lines let go before they reached the buffer (see :meth:`skip`); not rows of it."""
         self.version = 0
         """Increases on every change of the content."""
         self.max_width = 0
@@ -103,6 +105,29 @@ class OutputBuffer:
         text = self._decoders[stream].decode(data)
         if text:
             self._add_text(stream, text)
+
+    def skip(self, skipped: dict[Stream, tuple[int, int]]) -> None:
+        """Account for output let go before it reached this buffer (``{stream: (lines, bytes)}``).
+
+        The counters still count it, a marker row says how many lines are missing here, and the
+        partial lines are ended: the output that completed them is gone.
+        """
+        total = 0
+        for stream, (lines, size) in skipped.items():
+            self.bytes_by_stream[stream] += size
+            self.lines_by_stream[stream] += lines
+            total += lines
+        for stream in list(self._partial_order):
+            pending = self._partial[stream]
+            self._partial[stream] = ""
+            if pending:
+                self._append_rows(_STDERR if stream == "stderr" else 0, clean_line(pending), ends_line=True)
+        self._partial_order.clear()
+        self._append_rows(0, f"\x1b[2m⋯ {total:,} lines skipped: output came faster than the pane could show it\x1b[0m",
+                          ends_line=True)
+        self.skipped_lines += total
+        self.version += 1
+        self._trim()
 
     def close(self) -> None:
         """End of both streams: flush the decoders; partial lines stay partial."""

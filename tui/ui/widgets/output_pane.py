@@ -15,6 +15,7 @@ messages below, which the app connects to the process.
 from __future__ import annotations
 
 import bisect
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
+from textual.widget import Widget
 
 from tui.ui.output_buffer import OutputBuffer, Stream
 from tui.ui.pane_index import FilterIndex, SearchIndex
@@ -38,6 +40,10 @@ from tui.ui.widgets.output_render import GUTTER_WIDTH, RowStyles, render_content
 DRAIN_INTERVAL = 0.04
 """Seconds between two drains of the queue: output reaches the screen in batches, never per line."""
 DRAIN_BUDGET = 0.015
+PIECE = 16384
+"""Bytes per queued piece: the unit of work of a drain (~300 lines, about a millisecond to parse)."""
+QUEUE_SLACK_LINES = 10_000
+"""Lines queued beyond the scrollback size before the oldest queued output is let go."""
 """Seconds of feeding per drain at most; the rest waits for the next tick so keys stay answered."""
 
 
@@ -53,6 +59,8 @@ class PaneStatus:
     """Rows kept in the buffer."""
     dropped: int = 0
     """Rows dropped from the start (bounded scrollback)."""
+    skipped: int = 0
+    """Lines let go before they reached the pane (the process wrote faster than it could show)."""
     match_position: int = 0
     """1-based position of the current match, 0 for none."""
     match_count: int = 0
@@ -131,7 +139,11 @@ class OutputPane(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.buffer = OutputBuffer(max_lines=max_lines)
         """The rows; read it freely on the UI thread, feed it only through :meth:`append`."""
-        self._queue: deque[tuple[Stream, bytes]] = deque()
+        self._queue: deque[tuple[Stream, bytes, int]] = deque()
+        self._queue_lock = threading.Lock()
+        self._queued_lines = 0
+        # Output let go before it reached the buffer: (lines, bytes) per stream, reported at the next drain.
+        self._skipped: dict[Stream, tuple[int, int]] = {}
         # Finished strips of complete rows, keyed by everything that changes how a row looks.
         self._cache: LRUCache[tuple[int, int, int, int, int, bool], Strip] = LRUCache(1024)
         self._styles: RowStyles | None = None  # read from the theme once, until the styles change
@@ -150,8 +162,27 @@ class OutputPane(ScrollView, can_focus=True):
     # -- feeding -----------------------------------------------------------------------------------
 
     def append(self, stream: Stream, data: bytes) -> None:
-        """Queue a chunk of output. Safe from any thread; touches nothing but a deque."""
-        self._queue.append((stream, data))
+        """Queue a chunk of output. Safe from any thread; touches nothing but the queue.
+
+        Chunks are cut into pieces of :data:`PIECE` bytes so that one drain step stays short (a reader
+        hands over up to 1 MiB at once, some 18,000 lines: parsing that in one go held the event loop
+        for ~80 ms). When the queue holds more lines than the scrollback keeps, the oldest queued
+        pieces are let go: the scrollback would drop them anyway, and memory stays flat however fast
+        the process writes. The pane then shows how many lines it skipped.
+        """
+        with self._queue_lock:
+            queue = self._queue
+            for start in range(0, len(data), PIECE):
+                piece = data[start:start + PIECE] if len(data) > PIECE else data
+                lines = piece.count(b"\n")
+                queue.append((stream, piece, lines))
+                self._queued_lines += lines
+            limit = self.buffer.max_lines + QUEUE_SLACK_LINES
+            while self._queued_lines > limit and len(queue) > 1:
+                old_stream, old, lines = queue.popleft()
+                self._queued_lines -= lines
+                skipped_lines, skipped_bytes = self._skipped.get(old_stream, (0, 0))
+                self._skipped[old_stream] = (skipped_lines + lines, skipped_bytes + len(old))
 
     def on_mount(self) -> None:
         self.set_interval(DRAIN_INTERVAL, self._drain)
@@ -166,8 +197,15 @@ class OutputPane(ScrollView, can_focus=True):
         deadline = None if budget is None else time.perf_counter() + budget
         feed = self.buffer.feed
         queue = self._queue
-        while queue:
-            stream, data = queue.popleft()
+        while True:
+            with self._queue_lock:
+                if not queue:
+                    break
+                if self._skipped:
+                    skipped, self._skipped = self._skipped, {}
+                    self.buffer.skip(skipped)
+                stream, data, lines = queue.popleft()
+                self._queued_lines -= lines
             feed(stream, data)
             if deadline is not None and time.perf_counter() > deadline:
                 break
@@ -194,7 +232,7 @@ class OutputPane(ScrollView, can_focus=True):
                 self._cursor = max(0, self._cursor - dropped_now)
                 self._scroll_quietly(max(0, int(self.scroll_y) - dropped_now))
             self._cursor = min(self._cursor, max(0, rows - 1))
-        self.virtual_size = Size(buffer.max_width + GUTTER_WIDTH, rows)
+        self._set_virtual_size(Size(buffer.max_width + GUTTER_WIDTH, rows))
         if self._following:
             self.scroll_end(animate=False, immediate=True, force=True, x_axis=False)
         self.refresh()
@@ -417,10 +455,23 @@ class OutputPane(ScrollView, can_focus=True):
         self._rows = None
         self._after_view_change()
 
+    def _set_virtual_size(self, size: Size) -> None:
+        """Grow the scrollable area without a layout pass.
+
+        ``virtual_size`` is a layout reactive: assigning it re-arranged the whole screen on every drain
+        tick while a run streamed (measured: most of the UI thread, and key presses waited 0.3-3 s).
+        The pane's own size does not change, so only its scrollbars need updating, as Textual itself
+        does in ``Widget._size_updated(layout=False)`` (Textual is pinned exactly for such uses).
+        """
+        if size == self.virtual_size:
+            return
+        self.set_reactive(Widget.virtual_size, size)
+        self._scroll_update(size)
+
     def _after_view_change(self) -> None:
         last = max(0, self.row_count - 1)
         self._cursor = last if self._following else min(self._cursor, last)
-        self.virtual_size = Size(self.buffer.max_width + GUTTER_WIDTH, self.row_count)
+        self._set_virtual_size(Size(self.buffer.max_width + GUTTER_WIDTH, self.row_count))
         if self._following:
             self.scroll_end(animate=False, immediate=True, force=True, x_axis=False)
         self.refresh()
@@ -488,6 +539,7 @@ class OutputPane(ScrollView, can_focus=True):
             unseen=0 if self._following else self._unseen,
             rows=len(self.buffer),
             dropped=self.buffer.dropped_lines,
+            skipped=self.buffer.skipped_lines,
             match_position=0 if self._search is None else self._search.position + 1,
             match_count=0 if self._search is None else len(self._search.matches),
             filtered=None if self._rows is None else len(self._rows),

@@ -32,14 +32,14 @@ class RunHeader(Static):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
-        self.update(self.describe(self.info, time.monotonic()))
+        self.update(self.describe(self.info, time.monotonic()), layout=False)
 
     def watch_info(self, info: RunInfo) -> None:
-        self.update(self.describe(info, time.monotonic()))
+        self.update(self.describe(info, time.monotonic()), layout=False)
 
     def _tick(self) -> None:
         if self.info.started_at is not None and self.info.ended_at is None:
-            self.update(self.describe(self.info, time.monotonic()))
+            self.update(self.describe(self.info, time.monotonic()), layout=False)
 
     @staticmethod
     def describe(info: RunInfo, now: float) -> Content:

@@ -49,11 +49,14 @@ class RunView(Container):
         super().__init__(id=id, classes=classes)
         self._info = info
         self._max_lines = max_lines
+        # Made here and kept: append() runs on I/O threads for every chunk, where a DOM query is neither
+        # cheap nor safe.
+        self._pane = OutputPane(max_lines=max_lines)
         self._stdin = stdin
 
     def compose(self) -> ComposeResult:
         yield RunHeader(self._info)
-        yield OutputPane(max_lines=self._max_lines)
+        yield self._pane
         yield PaneStatusLine()
         yield FindBar()
         if self._stdin:
@@ -66,7 +69,7 @@ class RunView(Container):
     @property
     def pane(self) -> OutputPane:
         """The output pane of this run."""
-        return self.query_one(OutputPane)
+        return self._pane
 
     def append(self, stream: Stream, data: bytes) -> None:
         """Queue output for the pane. Safe from any thread (see :meth:`OutputPane.append`)."""
