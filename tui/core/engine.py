@@ -18,7 +18,7 @@ from typing import Any
 from tui.core.entries.models import Entry, LoadResult
 from tui.core.errors import internal, invalid
 from tui.core.executors.base import Executor
-from tui.core.process import KILL_GRACE, Process
+from tui.core.process import KILL_GRACE, Process, finish_off
 from tui.core.streams import DEFAULT_CAP
 
 ProcessListener = Callable[[Process], None]
@@ -134,13 +134,7 @@ class Engine:
                 process.close()
         for process in live:
             process.backend.terminate(False)
-        deadline = time.monotonic() + grace
-        for process in live:
-            process.wait_exited(max(0.0, deadline - time.monotonic()))
-        for process in live:
-            # Also for leaders that exited: their grandchildren may still hold the pipes.
-            if not process.wait_done(0):
-                process.backend.terminate(True)
+        finish_off(live, grace)
         deadline = time.monotonic() + wait
         for process in live:
             process.wait_done(max(0.0, deadline - time.monotonic()))

@@ -190,6 +190,21 @@ class ProcessBackend(ABC):
 _seq = itertools.count()
 
 
+def finish_off(processes: list[Process], grace: float = KILL_GRACE) -> None:
+    """SIGKILL what is still going ``grace`` seconds after its SIGTERM (the caller sent that).
+
+    The one place for the second half of every clean end (engine shutdown, a script's end, a REPL
+    reset). Also kills processes whose leader exited but whose output has not ended: grandchildren in
+    the group may still hold the pipes. Blocks at most about ``grace`` seconds.
+    """
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.wait_exited(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if not process.wait_done(0):
+            process.backend.terminate(True)
+
+
 def new_run_id() -> str:
     """A short unique run id (also the label of a run's container)."""
     return uuid.uuid4().hex[:12]

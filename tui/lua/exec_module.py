@@ -25,7 +25,6 @@ it).
 from __future__ import annotations
 
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 from tui.core.engine import Engine
 from tui.core.errors import ErrorKind, ExecError, internal
 from tui.core.executors.base import Executor as CoreExecutor
-from tui.core.process import KILL_GRACE
+from tui.core.process import KILL_GRACE, finish_off
 from tui.core.process import Process as CoreProcess
 from tui.core.streams import DEFAULT_READ, Cancelled
 from tui.lua.exec_objects import (
@@ -165,9 +164,9 @@ class ExecBinding:
         if not live:
             return
         if block:
-            _finish_off(live, grace)
+            finish_off(live, grace)
         else:
-            threading.Thread(target=_finish_off, args=(live, grace), name="lua-end-processes", daemon=True).start()
+            threading.Thread(target=finish_off, args=(live, grace), name="lua-end-processes", daemon=True).start()
 
     def close(self, *, grace: float = KILL_GRACE, block: bool = True) -> None:
         """Script end: release every executor handed out, end every process still going (idempotent)."""
@@ -306,17 +305,6 @@ class ExecBinding:
         except ExecError as err:
             return (OK, False, self._error(err))  # SAME: a second close is `false, err`, not `nil, err`
         return (OK, True, None)
-
-
-def _finish_off(processes: list[CoreProcess], grace: float) -> None:
-    """SIGKILL what is still going ``grace`` seconds after the SIGTERM (as the engine's shutdown does)."""
-    deadline = time.monotonic() + grace
-    for process in processes:
-        process.wait_exited(max(0.0, deadline - time.monotonic()))
-    for process in processes:
-        # Also when the leader exited: grandchildren of its group may still hold the pipes.
-        if not process.wait_done(0):
-            process.backend.terminate(True)
 
 
 def install_exec(sandbox: LuaSandbox, engine: Engine) -> ExecBinding:
