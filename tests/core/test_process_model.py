@@ -181,3 +181,34 @@ def test_a_process_closed_before_it_started_is_forgotten_by_the_engine(engine: E
     process.close()
     assert process not in engine.processes
     assert process.exit_status is None
+
+
+def test_a_lone_reader_and_a_subscriber_both_get_every_byte_in_order(engine: Engine) -> None:
+    process = engine.get("t:native").exec("seq 1 200000")
+    reader = process.stream("stdout")
+    seen: list[bytes] = []
+    process.subscribe(lambda stream, data: seen.append(data) if stream == "stdout" else None)
+    process.start()
+    expected = "".join(f"{i}\n" for i in range(1, 200001)).encode()
+    assert read_all(reader) == expected  # the reader reads the pipe directly: nothing buffered for it
+    process.wait()
+    assert process.wait_done(10)
+    assert b"".join(seen) == expected
+    assert process.buffer("stdout").total == len(expected)
+
+
+def test_a_second_reader_turns_direct_reads_off_and_misses_nothing_after_it_came(engine: Engine) -> None:
+    process = engine.get("t:native").exec("sh -c 'seq 1 1000; read line; seq 1001 2000'")
+    first = process.stream("stdout")
+    process.start()
+    got = b""
+    while not got.endswith(b"1000\n"):
+        chunk = first.read(timeout=10)
+        assert chunk, "no output"
+        got += chunk
+    second = process.open_reader("stdout")
+    process.write_stdin(b"go\n")
+    rest = "".join(f"{i}\n" for i in range(1001, 2001)).encode()
+    assert read_all(second) == rest
+    assert read_all(first) == rest
+    process.wait()

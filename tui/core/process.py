@@ -118,6 +118,11 @@ class OutputSink(ABC):
     @abstractmethod
     def write(self, stream: StreamName, data: bytes) -> None: ...
 
+    def deliver_direct(self, stream: StreamName, data: bytes) -> None:  # noqa: B027 - optional hook
+        """A direct read handed ``data`` to its only reader: tell the subscribers, buffer nothing.
+
+        Called by the backend while it still holds its source lock, so the order of chunks holds."""
+
     @abstractmethod
     def has_space(self, stream: StreamName) -> bool: ...
 
@@ -125,7 +130,8 @@ class OutputSink(ABC):
     def when_space(self, stream: StreamName, callback: Callable[[], None]) -> None: ...
 
     @abstractmethod
-    def set_puller(self, stream: StreamName, puller: Puller | None) -> None: ...
+    def set_puller(self, stream: StreamName, puller: Puller | None, lock: threading.Lock | None = None) -> None:
+        """Offer ``puller`` to waiting readers; ``lock`` is held by the backend whenever it reads."""
 
     @abstractmethod
     def end_stream(self, stream: StreamName) -> None:
@@ -399,13 +405,21 @@ class Process(OutputSink):
         still held. Callbacks run on pump threads and must be quick; they must not call back into
         this process. Returns a function that unsubscribes.
         """
-        with self._order:
-            if replay:
-                chunks = [(seq, "stdout", data) for seq, data in self._buffers["stdout"].retained()]
-                chunks += [(seq, "stderr", data) for seq, data in self._buffers["stderr"].retained()]
-                for _, name, data in sorted(chunks, key=lambda c: c[0]):
-                    callback(name, data)  # type: ignore[arg-type]
-            self._subscribers.append(callback)
+        # Hold the sources still while registering: no chunk may be in flight past a new subscriber.
+        locks = [lock for b in self._buffers.values() if (lock := b.puller_lock) is not None]
+        for lock in locks:
+            lock.acquire()
+        try:
+            with self._order:
+                if replay:
+                    chunks = [(seq, "stdout", data) for seq, data in self._buffers["stdout"].retained()]
+                    chunks += [(seq, "stderr", data) for seq, data in self._buffers["stderr"].retained()]
+                    for _, name, data in sorted(chunks, key=lambda c: c[0]):
+                        callback(name, data)  # type: ignore[arg-type]
+                self._subscribers.append(callback)
+        finally:
+            for lock in locks:
+                lock.release()
 
         def unsubscribe() -> None:
             with self._order:
@@ -449,14 +463,24 @@ class Process(OutputSink):
                     callback(stream, data)
             buffer.append(data, seq)
 
+    def deliver_direct(self, stream: StreamName, data: bytes) -> None:
+        with self._order:
+            next(_seq)
+            for callback in self._subscribers:
+                with contextlib.suppress(Exception):
+                    callback(stream, data)
+
     def has_space(self, stream: StreamName) -> bool:
         return self._buffers[stream].has_space()
 
     def when_space(self, stream: StreamName, callback: Callable[[], None]) -> None:
         self._buffers[stream].when_space(callback)
 
-    def set_puller(self, stream: StreamName, puller: Puller | None) -> None:
-        self._buffers[stream].puller = puller
+    def set_puller(self, stream: StreamName, puller: Puller | None, lock: threading.Lock | None = None) -> None:
+        buffer = self._buffers[stream]
+        buffer.puller = puller
+        if lock is not None:
+            buffer.puller_lock = lock
 
     def end_stream(self, stream: StreamName) -> None:
         self._buffers[stream].close()

@@ -30,10 +30,14 @@ from tui.core.errors import ErrorKind, ExecError, invalid
 
 StreamName = Literal["stdout", "stderr"]
 
-#: ``puller(timeout, size)``: move up to about ``size`` bytes from the source into the buffer,
-#: waiting at most ``timeout`` for them. Returns False at once when it cannot pull now (another
-#: thread is pulling, or no room), so the caller waits on the buffer instead. Never raises.
-Puller = Callable[[float, int], bool]
+#: ``puller(timeout, size, may_bypass)``: move up to about ``size`` bytes from the source into the
+#: buffer, waiting at most ``timeout`` for them. Returns False at once when it cannot pull now (another
+#: thread is pulling, or no room), so the caller waits on the buffer instead; True when it pulled or
+#: waited. When ``may_bypass()`` (asked while the puller holds its source lock) is true, the caller is
+#: the only reader and nothing is buffered: the puller may then return the bytes it read instead of
+#: buffering them (a direct read, which the buffer only counts; subscribers still get the bytes).
+#: Never raises.
+Puller = Callable[[float, int, Callable[[], bool]], "bool | bytes"]
 
 #: Upper bound of one ``read`` (SAME as the reference).
 MAX_READ = 65536
@@ -70,12 +74,17 @@ class StreamBuffer:
         self._start = 0  # offset of the first retained byte
         self._end = 0  # offset one past the last byte written
         self._eof = False
-        self._readers: weakref.WeakSet[StreamReader] = weakref.WeakSet()
+        # Weak references, so a reader dropped without close() stops holding data. A plain list: a
+        # WeakSet's iteration guard cost more than the rest of a read (measured in B1).
+        self._readers: list[weakref.ref[StreamReader]] = []
         self._space_callbacks: list[Callable[[], None]] = []
         self._waiting = 0  # threads blocked in a wait on _cond (readers or a writer)
         #: Set by a backend whose source a waiting reader may read itself (see :data:`Puller`):
         #: a reader then takes output straight from the pipe, with no thread hand-off.
         self.puller: Puller | None = None
+        #: Held by the backend while it reads its source; taken by a subscriber while it registers,
+        #: so that no chunk is in flight when a consumer appears.
+        self.puller_lock: threading.Lock | None = None
         self.dropped = 0
 
     # -- writer side -------------------------------------------------------------------------
@@ -158,13 +167,14 @@ class StreamBuffer:
         """A new reader positioned at the oldest retained byte."""
         with self._cond:
             reader = StreamReader(self, self._first_index, 0, self._start)
-            self._readers.add(reader)
+            self._readers.append(weakref.ref(reader, self._forget_reader))
             return reader
 
     def _reader_floor(self) -> int | None:
         floor: int | None = None
-        for reader in self._readers:
-            if not reader.closed and (floor is None or reader.position < floor):
+        for ref in self._readers:
+            reader = ref()
+            if reader is not None and not reader.closed and (floor is None or reader.position < floor):
                 floor = reader.position
         return floor
 
@@ -215,9 +225,15 @@ class StreamBuffer:
                     # Read the source ourselves rather than wait for a pump thread to hand it over.
                     self._cond.release()
                     try:
-                        pulled = puller(step, size)
+                        pulled = puller(step, size, lambda: self._may_bypass(reader))
                     finally:
                         self._cond.acquire()
+                    if isinstance(pulled, bytes):
+                        # A direct read: the bytes went straight to their only consumer.
+                        self._end += len(pulled)
+                        self._start = self._end
+                        reader.index, reader.offset, reader.position = self._first_index, 0, self._end
+                        return pulled
                     if pulled:
                         continue
                 self._waiting += 1
@@ -230,6 +246,23 @@ class StreamBuffer:
         for callback in callbacks:
             callback()
         return data
+
+    def _forget_reader(self, ref: weakref.ref[StreamReader]) -> None:
+        # A reader was garbage-collected: it holds nothing back any more. (Runs on whatever thread
+        # dropped it; list replacement is atomic under the GIL.)
+        self._readers = [r for r in self._readers if r is not ref]
+
+    def _may_bypass(self, reader: StreamReader) -> bool:
+        """Whether ``reader`` may take output straight from the source (asked under the source lock,
+        so no append can race it): it is the only reader and nothing is buffered. Subscribers still get
+        the bytes (the backend hands them over, see ``OutputSink.deliver_direct``)."""
+        if self._chunks or reader.position != self._end:
+            return False
+        for ref in self._readers:
+            other = ref()
+            if other is not None and other is not reader and not other.closed:
+                return False
+        return True
 
     def _take(self, reader: StreamReader, size: int) -> bytes:
         if reader.index < self._first_index:
@@ -264,7 +297,7 @@ class StreamBuffer:
 
     def _release(self, reader: StreamReader) -> None:
         with self._cond:
-            self._readers.discard(reader)
+            self._readers = [ref for ref in self._readers if ref() is not reader]
             callbacks = self._space_freed()
             self._cond.notify_all()
         for callback in callbacks:

@@ -32,7 +32,9 @@ from tui.core.streams import StreamName
 # Larger pipes mean fewer wake-ups for fast writers (Linux only; harmless elsewhere).
 _PIPE_SIZE = 1024 * 1024
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-_READ_SIZE = 1024 * 1024
+_READ_SIZE = 256 * 1024  # a 1 MiB read allocates a fresh mmap each time: measured 2.5x slower
+# Bytes a stream must carry before its pipe is grown to _PIPE_SIZE.
+_GROW_AFTER = 1024 * 1024
 # A reader that pulled within this many seconds owns its pipe; the reactor leaves it alone.
 _READER_IDLE = 0.02
 
@@ -98,6 +100,7 @@ class NativeBackend(ProcessBackend):
         self._pipes: dict[StreamName, IO[bytes]] = {}
         self._pull_locks: dict[StreamName, threading.Lock] = {}
         self._resized: set[StreamName] = set()
+        self._volume: dict[StreamName, int] = {}
         self._last_pull: dict[StreamName, float] = {}
         self._idle_checks: dict[StreamName, Callable[[], None]] = {
             "stdout": lambda: self._idle_check("stdout"), "stderr": lambda: self._idle_check("stderr"),
@@ -137,7 +140,8 @@ class NativeBackend(ProcessBackend):
         os.set_blocking(fd, False)
         self._pipes[name] = pipe
         self._pull_locks[name] = threading.Lock()
-        sink.set_puller(name, lambda timeout, size: self._pull(name, timeout, size))
+        self._pull_locks[name] = lock = threading.Lock()
+        sink.set_puller(name, lambda timeout, size, may_bypass: self._pull(name, timeout, size, may_bypass), lock)
         reactor.reactor().add(fd, lambda: self._on_readable(name))
 
     def _on_readable(self, name: StreamName) -> None:
@@ -163,18 +167,27 @@ class NativeBackend(ProcessBackend):
             lock.release()
         self._rearm(name)
 
-    def _pull(self, name: StreamName, timeout: float, size: int) -> bool:
+    def _pull(self, name: StreamName, timeout: float, size: int, may_bypass: Callable[[], bool]) -> bool | bytes:
         """Reader thread: read the pipe directly while waiting for output (see ``Puller``)."""
         lock = self._pull_locks[name]
         if not lock.acquire(blocking=False):
             return False
         try:
             pipe = self._pipes.get(name)
-            if pipe is None or not self._sink.has_space(name):
+            if pipe is None:
                 return False
             self._last_pull[name] = time.monotonic()
-            # Large reads win (measured): fewer system calls matter more than the one extra copy
-            # of slicing a chunk into the reader's pieces.
+            if may_bypass():
+                # The only reader and nothing buffered: hand the bytes over with no buffering at all
+                # (B1 measured ~20 us of bookkeeping per read otherwise).
+                data = self._read_direct(name, size)
+                if data is None:
+                    ready, _, _ = select.select([pipe], [], [], timeout)
+                    data = self._read_direct(name, size) if ready else None
+                return data if data else True
+            if not self._sink.has_space(name):
+                return False
+            # Large reads win here (measured): fewer system calls for the buffered path.
             if not self._read_once(name):
                 ready, _, _ = select.select([pipe], [], [], timeout)
                 if ready:
@@ -184,6 +197,25 @@ class NativeBackend(ProcessBackend):
             return False
         finally:
             lock.release()
+
+    def _read_direct(self, name: StreamName, size: int) -> bytes | None:
+        """One read of at most ``size`` bytes for a direct read: the bytes, ``None`` when the pipe had
+        nothing yet, ``b""`` at its end (the stream is then ended). Called holding the pull lock."""
+        pipe = self._pipes.get(name)
+        if pipe is None:
+            return b""
+        try:
+            data = os.read(pipe.fileno(), size)
+        except BlockingIOError:
+            return None
+        except OSError:
+            data = b""
+        if data:
+            self._maybe_grow_pipe(name, pipe, len(data))
+            self._sink.deliver_direct(name, data)
+            return data
+        self._end_of_pipe(name, pipe)
+        return b""
 
     def _reader_active(self, name: StreamName) -> bool:
         return time.monotonic() - self._last_pull.get(name, 0.0) < _READER_IDLE
@@ -208,13 +240,24 @@ class NativeBackend(ProcessBackend):
         except OSError:
             data = b""
         if data:
-            if len(data) >= 65536 and name not in self._resized:
-                # A fast writer: a larger pipe means fewer wake-ups. Short runs never pay for it.
-                self._resized.add(name)
-                with contextlib.suppress(OSError):
-                    fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
+            self._maybe_grow_pipe(name, pipe, len(data))
             self._sink.write(name, data)
             return True
+        self._end_of_pipe(name, pipe)
+        return True
+
+    def _maybe_grow_pipe(self, name: StreamName, pipe: IO[bytes], size: int) -> None:
+        if name in self._resized:
+            return
+        self._volume[name] = volume = self._volume.get(name, 0) + size
+        if volume >= _GROW_AFTER:
+            # A fast writer: a larger pipe means fuller reads and fewer wake-ups (B1 went from ~23 KiB
+            # to ~64 KiB per read). Short runs never pay for the larger pipe.
+            self._resized.add(name)
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
+
+    def _end_of_pipe(self, name: StreamName, pipe: IO[bytes]) -> None:
         reactor.reactor().off_tick(self._idle_checks[name])
         reactor.reactor().remove(pipe.fileno())
         del self._pipes[name]
@@ -222,7 +265,6 @@ class NativeBackend(ProcessBackend):
         with contextlib.suppress(OSError):
             pipe.close()
         self._sink.end_stream(name)
-        return True
 
     def _rearm(self, name: StreamName) -> None:
         pipe = self._pipes.get(name)
