@@ -105,8 +105,7 @@ class StreamBuffer:
         """
         with self._cond:
             while not (stop is not None and stop.is_set()):
-                floor = self._reader_floor()
-                if floor is None or self._end - floor < self.cap:
+                if self._room():
                     return
                 self._waiting += 1
                 try:
@@ -117,25 +116,25 @@ class StreamBuffer:
     def has_space(self) -> bool:
         """True when a write would not have to wait for a lagging reader."""
         with self._cond:
-            floor = self._reader_floor()
-            return floor is None or self._end - floor < self.cap
+            return self._room()
+
+    def _room(self) -> bool:
+        """No pull reader is ``cap`` bytes behind (called under the lock)."""
+        floor = self._reader_floor()
+        return floor is None or self._end - floor < self.cap
 
     def when_space(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once there is room again (at once if there is). It runs on the thread
         that made room (a reader) and must be quick."""
         with self._cond:
-            floor = self._reader_floor()
-            if not (floor is None or self._end - floor < self.cap):
+            if not self._room():
                 self._space_callbacks.append(callback)
                 return
         callback()
 
     def _space_freed(self) -> list[Callable[[], None]]:
         """The callbacks to run now that a reader moved or left (called under the lock)."""
-        if not self._space_callbacks:
-            return []
-        floor = self._reader_floor()
-        if floor is not None and self._end - floor >= self.cap:
+        if not self._space_callbacks or not self._room():
             return []
         callbacks, self._space_callbacks = self._space_callbacks, []
         return callbacks
