@@ -199,23 +199,11 @@ class NativeBackend(ProcessBackend):
             lock.release()
 
     def _read_direct(self, name: StreamName, size: int) -> bytes | None:
-        """One read of at most ``size`` bytes for a direct read: the bytes, ``None`` when the pipe had
-        nothing yet, ``b""`` at its end (the stream is then ended). Called holding the pull lock."""
-        pipe = self._pipes.get(name)
-        if pipe is None:
-            return b""
-        try:
-            data = os.read(pipe.fileno(), size)
-        except BlockingIOError:
-            return None
-        except OSError:
-            data = b""
+        """A direct read (see ``_pull``): the bytes, which only the subscribers see besides the reader."""
+        data = self._read_pipe(name, size)
         if data:
-            self._maybe_grow_pipe(name, pipe, len(data))
             self._sink.deliver_direct(name, data)
-            return data
-        self._end_of_pipe(name, pipe)
-        return b""
+        return data
 
     def _reader_active(self, name: StreamName) -> bool:
         return time.monotonic() - self._last_pull.get(name, 0.0) < _READER_IDLE
@@ -227,24 +215,30 @@ class NativeBackend(ProcessBackend):
             self._rearm(name)
 
     def _read_once(self, name: StreamName) -> bool:
-        """Move one read's worth into the sink, or end the stream (called holding the pull lock).
+        """Move one read's worth into the sink, or end the stream. Returns False when the pipe had
+        nothing yet."""
+        data = self._read_pipe(name, _READ_SIZE)
+        if data:
+            self._sink.write(name, data)
+        return data is not None
 
-        Returns False when the pipe had nothing yet."""
+    def _read_pipe(self, name: StreamName, size: int) -> bytes | None:
+        """One read of at most ``size`` bytes (called holding the pull lock): the bytes, ``None`` when
+        the pipe had nothing yet, ``b""`` at its end (the stream is then ended)."""
         pipe = self._pipes.get(name)
         if pipe is None:
-            return True
+            return b""
         try:
-            data = os.read(pipe.fileno(), _READ_SIZE)
+            data = os.read(pipe.fileno(), size)
         except BlockingIOError:
-            return False
+            return None
         except OSError:
             data = b""
         if data:
             self._maybe_grow_pipe(name, pipe, len(data))
-            self._sink.write(name, data)
-            return True
-        self._end_of_pipe(name, pipe)
-        return True
+        else:
+            self._end_of_pipe(name, pipe)
+        return data
 
     def _maybe_grow_pipe(self, name: StreamName, pipe: IO[bytes], size: int) -> None:
         if name in self._resized:
