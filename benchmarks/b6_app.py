@@ -38,6 +38,7 @@ entries:
 
 
 async def _measure(lines: int, folder: Path) -> tuple[float, list[float]]:
+    from benchmarks.b6_pane import time_cursor_keys
     from tui.ui.app import ExecdeckApp
     from tui.ui.widgets.output_pane import OutputPane
 
@@ -53,15 +54,7 @@ async def _measure(lines: int, folder: Path) -> tuple[float, list[float]]:
         while not (app.main.run_tabs() and app.main.run_tabs()[0].query(OutputPane)):
             await asyncio.sleep(0.005)
         pane = app.main.run_tabs()[0].query_one(OutputPane)
-        pressed: list[float] = []
-        original = pane.action_cursor
-
-        def timed_cursor(delta: int) -> None:
-            if pressed:
-                latencies.append((time.perf_counter() - pressed.pop()) * 1000)
-            original(delta)
-
-        pane.action_cursor = timed_cursor  # type: ignore[method-assign]
+        pressed = time_cursor_keys(pane, latencies)
         while pane.buffer.lines_by_stream["stdout"] < lines:
             if not pressed and app.screen.focused is pane:
                 pressed.append(time.perf_counter())

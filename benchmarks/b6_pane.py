@@ -59,6 +59,21 @@ def _chunks(lines: list[str]) -> list[bytes]:
     return [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
 
 
+
+def time_cursor_keys(pane: OutputPane, latencies: list[float]) -> list[float]:
+    """Time key presses on ``pane``: push ``time.perf_counter()`` on the returned list, post a cursor
+    key, and its latency in ms is appended to ``latencies`` when the pane's handler runs (B6, B6A)."""
+    pressed: list[float] = []
+    original = pane.action_cursor
+
+    def timed_cursor(delta: int) -> None:
+        if pressed:
+            latencies.append((time.perf_counter() - pressed.pop()) * 1000)
+        original(delta)
+
+    pane.action_cursor = timed_cursor  # type: ignore[method-assign]
+    return pressed
+
 async def _measure_pane(lines: list[str], keys: bool = False) -> tuple[float, list[float]]:
     """Seconds to get every line into the pane (and latencies of keys pressed meanwhile, in ms)."""
     app = _PaneApp()
@@ -67,15 +82,7 @@ async def _measure_pane(lines: list[str], keys: bool = False) -> tuple[float, li
     async with app.run_test(size=SIZE) as pilot:
         pane = app.query_one(OutputPane)
         await pilot.pause()
-        pressed: list[float] = []
-        original = pane.action_cursor
-
-        def timed_cursor(delta: int) -> None:
-            if pressed:
-                latencies.append((time.perf_counter() - pressed.pop()) * 1000)
-            original(delta)
-
-        pane.action_cursor = timed_cursor  # type: ignore[method-assign]
+        pressed = time_cursor_keys(pane, latencies)
         start = time.perf_counter()
 
         def feed() -> None:

@@ -34,24 +34,28 @@ def _pairs(product: Any, baseline: Any, runs: int) -> tuple[list[float], list[fl
     return products, baselines
 
 
+def stream_through_reader(engine: Engine, size: int) -> float:
+    """B1's product: ``size`` bytes of stdout read through a Process reader, in GB/s (B1R reuses it)."""
+    process = engine.get("bench:native").exec(f"head -c {size} /dev/zero")
+    reader = process.open_reader("stdout")
+    start = time.perf_counter()
+    process.start()
+    total = 0
+    while (chunk := reader.read(65536)) is not None:
+        total += len(chunk)
+    elapsed = time.perf_counter() - start
+    process.wait()
+    assert total == size
+    return size / elapsed / 1e9
+
+
 def run_b1(mib: int = 256, runs: int = 5) -> dict[str, Any]:
     """Throughput of 256 MiB of stdout through a Process reader vs a raw pipe read loop (GB/s)."""
     size = mib * MIB
-    command = f"head -c {size} /dev/zero"
     engine = _engine()
 
     def product() -> float:
-        process = engine.get("bench:native").exec(command)
-        reader = process.open_reader("stdout")
-        start = time.perf_counter()
-        process.start()
-        total = 0
-        while (chunk := reader.read(65536)) is not None:
-            total += len(chunk)
-        elapsed = time.perf_counter() - start
-        process.wait()
-        assert total == size
-        return size / elapsed / 1e9
+        return stream_through_reader(engine, size)
 
     def baseline() -> float:
         start = time.perf_counter()

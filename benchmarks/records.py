@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.native import MIB, _engine
+from benchmarks.native import MIB, _engine, stream_through_reader
 from tui.core.records import RecordStore, attach_recorder
 
 
@@ -23,21 +22,11 @@ def _stream(size: int, record_to: Path | None) -> float:
     recorder = attach_recorder(engine, path=record_to) if record_to is not None else None
     assert recorder is None or recorder.active, recorder.problem if recorder else None
     try:
-        process = engine.get("bench:native").exec(f"head -c {size} /dev/zero")
-        reader = process.open_reader("stdout")
-        start = time.perf_counter()
-        process.start()
-        total = 0
-        while (chunk := reader.read(65536)) is not None:
-            total += len(chunk)
-        elapsed = time.perf_counter() - start
-        process.wait()
-        assert total == size
+        return stream_through_reader(engine, size)
     finally:
         engine.shutdown()
         if recorder is not None:
             recorder.close()
-    return size / elapsed / 1e9
 
 
 def run_b1_recording(mib: int = 256, runs: int = 8) -> dict[str, Any]:
