@@ -22,6 +22,7 @@ import docker
 
 from tui.core.executors.docker_client import kill_container, remove_container
 from tui.core.labels import LABEL_INSTANCE, PRODUCT_FILTER
+from tui.core.pids import process_alive, process_start_time
 
 if TYPE_CHECKING:
     from tui.core.engine import Engine
@@ -36,23 +37,13 @@ def instances_dir() -> Path:
     return base / "instances"
 
 
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or ""."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    # The command name (field 2) may hold spaces and parentheses: count from its closing one.
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 def register_instance(instance_id: str) -> Path:
     """Record this process as the live owner of ``instance_id``; returns the file to remove at exit."""
     folder = instances_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{instance_id}.pid"
     pid = os.getpid()
-    path.write_text(f"{pid} {_start_time(pid)}\n")
+    path.write_text(f"{pid} {process_start_time(pid)}\n")
     return path
 
 
@@ -78,13 +69,7 @@ def instance_alive(instance_id: str) -> bool:
         pid = int(pid_text)
     except (OSError, ValueError):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    return not started or _start_time(pid) == started
+    return process_alive(pid, started)
 
 
 def find_orphans(client: docker.APIClient) -> list[Container]:

@@ -135,38 +135,6 @@ def os_user() -> str:
         return str(os.getuid())
 
 
-def process_start_time(pid: int) -> str:
-    """A token that differs between two processes that had the same pid: the start time in clock
-    ticks from ``/proc/<pid>/stat`` (field 22); ``""`` where there is no /proc, or the pid is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    # The command name (field 2) may hold spaces and parentheses: count after its closing one.
-    fields = stat[stat.rfind(")") + 2:].split()
-    return fields[19] if len(fields) > 19 else ""
-
-
-def writer_alive(pid: int, start: str) -> bool:
-    """Whether the writer ``(pid, start)`` still runs (a reused pid has another start time)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, another user's
-    if not start:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc here: the signal test above is all there is
-    fields = stat[stat.rfind(")") + 2:].split()
-    if fields and fields[0] in ("Z", "X"):
-        return False  # killed, not yet reaped by its parent: it will never write again
-    return len(fields) > 19 and fields[19] == start
-
-
 def format_duration(seconds: float | None) -> str:
     """``"-"``, ``"0.004s"``, ``"4.2s"``, ``"3m07s"``, ``"2h05m"``: short, for tables."""
     if seconds is None:

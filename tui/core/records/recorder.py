@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.engine import Engine
+from tui.core.pids import process_start_time
 from tui.core.process import Process, ProcessState
 from tui.core.records.models import (
     DEFAULT_BUSY_TIMEOUT,
     DEFAULT_OUTPUT_CAP,
     RecordsError,
     os_user,
-    process_start_time,
     resolve_records_path,
 )
 from tui.core.records.schema import pack_chunks

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tui.core.pids import process_alive
 from tui.core.records.models import (
     DEFAULT_BUSY_TIMEOUT,
     STATUSES,
@@ -26,7 +27,6 @@ from tui.core.records.models import (
     RunRecord,
     Status,
     resolve_records_path,
-    writer_alive,
 )
 from tui.core.records.schema import SCHEMA_VERSION, SchemaTooNew, migrate, unpack_chunks
 from tui.core.streams import StreamName
@@ -132,7 +132,7 @@ class RecordStore:
 
     def _reap(self, conn: sqlite3.Connection) -> int:
         rows = conn.execute("SELECT run_id, writer_pid, writer_start FROM runs WHERE status = 'running'").fetchall()
-        dead = [r["run_id"] for r in rows if not writer_alive(r["writer_pid"], r["writer_start"])]
+        dead = [r["run_id"] for r in rows if not process_alive(r["writer_pid"], r["writer_start"])]
         conn.executemany("UPDATE runs SET status = 'interrupted' WHERE run_id = ?", [(d,) for d in dead])
         return len(dead)
 
@@ -199,7 +199,7 @@ class RecordStore:
     def _record(self, row: sqlite3.Row) -> RunRecord:
         status: Status = row["status"]
         # A writer may have died after this store was opened: never show its run as running.
-        if status == "running" and not writer_alive(row["writer_pid"], row["writer_start"]):
+        if status == "running" and not process_alive(row["writer_pid"], row["writer_start"]):
             status = "interrupted"
         return RunRecord.from_row(row, status)
 
