@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tui.core.records.models import format_duration
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -43,15 +45,7 @@ class RunInfo:
 
 def format_elapsed(seconds: float | None) -> str:
     """``"-"``, ``"4.2s"``, ``"3m07s"`` or ``"2h05m"``: short enough for a header."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    return format_duration(seconds, millis=False)
 
 
 def format_bytes(count: int) -> str:

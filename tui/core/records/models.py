@@ -135,11 +135,12 @@ def os_user() -> str:
         return str(os.getuid())
 
 
-def format_duration(seconds: float | None) -> str:
-    """``"-"``, ``"0.004s"``, ``"4.2s"``, ``"3m07s"``, ``"2h05m"``: short, for tables."""
+def format_duration(seconds: float | None, *, millis: bool = True) -> str:
+    """``"-"``, ``"0.004s"``, ``"4.2s"``, ``"3m07s"``, ``"2h05m"``: short, for tables. Without
+    ``millis``, under a second too shows tenths (``"0.4s"``: a header's ticking clock)."""
     if seconds is None:
         return "-"
-    if seconds < 1:
+    if millis and seconds < 1:
         return f"{seconds:.3f}s"
     if seconds < 60:
         return f"{seconds:.1f}s"
