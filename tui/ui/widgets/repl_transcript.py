@@ -219,10 +219,19 @@ class ReplTranscript(RichLog):
         self.watch(self.app, "theme", self._theme_changed, init=False)
 
     def add(self, entries: Iterable[Entry]) -> None:
-        """Append ``entries`` and show them (scrolls to the end)."""
+        """Append ``entries`` and show them (scrolls to the end).
+
+        Output that follows output is one entry: a chunk's prints arrive in as many flushes as the
+        timer happened to cut them into, and what the transcript holds must not depend on that.
+        """
         styles = self._current_styles()
         added = list(entries)
-        self._entries.extend(added)
+        if added and added[0].kind == "output" and self._entries and self._entries[-1].kind == "output":
+            last = self._entries.pop()
+            self._entries.append(Entry("output", f"{last.text}\n{added[0].text}"))
+            self._entries.extend(added[1:])
+        else:
+            self._entries.extend(added)
         if added:
             # One write for many entries: RichLog's cost is mostly per write, not per line.
             self.write(Text("\n").join(render_entry(entry, styles) for entry in added))
