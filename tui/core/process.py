@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from tui.core.errors import ExecError, internal, invalid
-from tui.core.streams import DEFAULT_CAP, Cancelled, Puller, StreamBuffer, StreamName, StreamReader
+from tui.core.streams import DEFAULT_CAP, Cancelled, DirectSource, Puller, StreamBuffer, StreamName, StreamReader
 
 #: Seconds between SIGTERM and SIGKILL when a time limit passes or a script ends.
 KILL_GRACE = 2.0
@@ -115,6 +115,10 @@ class OutputSink(ABC):
     may offer ``set_puller`` so that a waiting reader reads its source itself.
     """
 
+    #: True while anyone is subscribed. Set under the backend's source locks when it becomes true, so a
+    #: backend holding its lock may skip ``deliver_direct`` while it is false (B1's hot path).
+    subscribed: bool = False
+
     @abstractmethod
     def write(self, stream: StreamName, data: bytes) -> None: ...
 
@@ -130,8 +134,10 @@ class OutputSink(ABC):
     def when_space(self, stream: StreamName, callback: Callable[[], None]) -> None: ...
 
     @abstractmethod
-    def set_puller(self, stream: StreamName, puller: Puller | None, lock: threading.Lock | None = None) -> None:
-        """Offer ``puller`` to waiting readers; ``lock`` is held by the backend whenever it reads."""
+    def set_puller(self, stream: StreamName, puller: Puller | None, lock: threading.Lock | None = None,
+                   direct: DirectSource | None = None) -> None:
+        """Offer ``puller`` to waiting readers and ``direct`` to a sole reader (``None`` withdraws
+        both); ``lock`` is held by the backend whenever it reads."""
 
     @abstractmethod
     def end_stream(self, stream: StreamName) -> None:
@@ -417,6 +423,7 @@ class Process(OutputSink):
                     for _, name, data in sorted(chunks, key=lambda c: c[0]):
                         callback(name, data)  # type: ignore[arg-type]
                 self._subscribers.append(callback)
+                self.subscribed = True
         finally:
             for lock in locks:
                 lock.release()
@@ -425,6 +432,7 @@ class Process(OutputSink):
             with self._order:
                 if callback in self._subscribers:
                     self._subscribers.remove(callback)
+                    self.subscribed = bool(self._subscribers)
 
         return unsubscribe
 
@@ -476,9 +484,11 @@ class Process(OutputSink):
     def when_space(self, stream: StreamName, callback: Callable[[], None]) -> None:
         self._buffers[stream].when_space(callback)
 
-    def set_puller(self, stream: StreamName, puller: Puller | None, lock: threading.Lock | None = None) -> None:
+    def set_puller(self, stream: StreamName, puller: Puller | None, lock: threading.Lock | None = None,
+                   direct: DirectSource | None = None) -> None:
         buffer = self._buffers[stream]
         buffer.puller = puller
+        buffer.direct = direct
         if lock is not None:
             buffer.puller_lock = lock
 

@@ -24,7 +24,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, Protocol
 
 from tui.core.errors import ErrorKind, ExecError, invalid
 
@@ -38,6 +38,25 @@ StreamName = Literal["stdout", "stderr"]
 #: buffering them (a direct read, which the buffer only counts; subscribers still get the bytes).
 #: Never raises.
 Puller = Callable[[float, int, Callable[[], bool]], "bool | bytes"]
+
+
+
+class DirectSource(Protocol):
+    """A backend's source that a sole reader may read itself, with no buffering (the fast path of
+    :meth:`StreamReader.read`; B1 measured the general path at ~5 us of bookkeeping per read)."""
+
+    #: Held by whoever reads the source; the buffer takes it around a direct read.
+    lock: threading.Lock
+
+    def read_now(self, size: int) -> bytes | None:
+        """At most ``size`` bytes that are there now, without blocking. Called holding ``lock``.
+
+        ``None`` when nothing is there yet, at the end, or on an error: the general path then waits,
+        ends the stream or reports. The source tells the subscribers about the bytes it returns.
+        Never raises.
+        """
+        ...
+
 
 #: Upper bound of one ``read`` (SAME as the reference).
 MAX_READ = 65536
@@ -85,6 +104,8 @@ class StreamBuffer:
         #: Held by the backend while it reads its source; taken by a subscriber while it registers,
         #: so that no chunk is in flight when a consumer appears.
         self.puller_lock: threading.Lock | None = None
+        #: Set by a backend whose source a sole reader may read with no buffering at all.
+        self.direct: DirectSource | None = None
         self.dropped = 0
 
     # -- writer side -------------------------------------------------------------------------
@@ -167,6 +188,7 @@ class StreamBuffer:
         with self._cond:
             reader = StreamReader(self, self._first_index, 0, self._start)
             self._readers.append(weakref.ref(reader, self._forget_reader))
+            self._mark_sole(self._readers)
             return reader
 
     def _reader_floor(self) -> int | None:
@@ -202,8 +224,11 @@ class StreamBuffer:
             while True:
                 if reader.closed:
                     raise invalid("stream is closed")
-                if reader.position < self._end:
-                    data = self._take(reader, size)
+                if reader.position < self._start:
+                    # Opened while a direct read was handing bytes to the reader before it: those
+                    # were never retained, so this reader starts after them.
+                    reader.index, reader.offset, reader.position = self._first_index, 0, self._start
+                if reader.position < self._end and (data := self._take(reader, size)):
                     self._evict(reader)
                     callbacks = self._space_freed()
                     if self._waiting:
@@ -249,7 +274,17 @@ class StreamBuffer:
     def _forget_reader(self, ref: weakref.ref[StreamReader]) -> None:
         # A reader was garbage-collected: it holds nothing back any more. (Runs on whatever thread
         # dropped it; list replacement is atomic under the GIL.)
-        self._readers = [r for r in self._readers if r is not ref]
+        self._readers = readers = [r for r in self._readers if r is not ref]
+        self._mark_sole(readers)
+
+    @staticmethod
+    def _mark_sole(readers: list[weakref.ref[StreamReader]]) -> None:
+        """Tell the readers whether one of them is alone (the fast path of ``StreamReader.read``)."""
+        sole = len(readers) == 1
+        for ref in readers:
+            reader = ref()
+            if reader is not None:
+                reader.sole = sole
 
     def _may_bypass(self, reader: StreamReader) -> bool:
         """Whether ``reader`` may take output straight from the source (asked under the source lock,
@@ -268,6 +303,8 @@ class StreamBuffer:
             # The ring let this reader's data go (no pull reader held it): jump to what is left.
             reader.index, reader.offset, reader.position = self._first_index, 0, self._start
         i = reader.index - self._first_index
+        if i >= len(self._chunks):
+            return b""  # a direct read moved the end while this reader was opened: nothing to take
         data = self._chunks[i][2]
         offset = reader.offset
         if offset + size < len(data):
@@ -296,7 +333,9 @@ class StreamBuffer:
 
     def _release(self, reader: StreamReader) -> None:
         with self._cond:
-            self._readers = [ref for ref in self._readers if ref() is not reader]
+            self._readers = readers = [ref for ref in self._readers if ref() is not reader]
+            reader.sole = False
+            self._mark_sole(readers)
             callbacks = self._space_freed()
             self._cond.notify_all()
         for callback in callbacks:
@@ -316,6 +355,8 @@ class StreamReader:
         self.offset = offset
         self.position = position
         self.closed = False
+        #: Set by the buffer while this is its only reader (open and alive).
+        self.sole = False
 
     @property
     def name(self) -> StreamName:
@@ -332,8 +373,37 @@ class StreamReader:
             ExecError: invalid ``stream is closed`` after :meth:`close`; :class:`Cancelled` when
             ``cancel`` was set while waiting.
         """
-        size = MAX_READ if size > MAX_READ else (DEFAULT_READ if size <= 0 else size)
-        return self._buffer._read(self, size, timeout, cancel)
+        if size > MAX_READ:
+            size = MAX_READ
+        elif size <= 0:
+            size = DEFAULT_READ
+        buffer = self._buffer
+        source = buffer.direct
+        if source is not None and self.sole:
+            # The fast path, inline (B1 reads through it thousands of times a second, and every call
+            # and lock showed): the only reader, nothing buffered, so up to ``size`` bytes straight
+            # from the source. Checked under the source lock: no append can race it (the pump holds
+            # the same lock) and no subscriber can join (``Process.subscribe`` takes it too).
+            lock = source.lock
+            if lock.acquire(False):
+                try:
+                    end = buffer._end
+                    if self.position == end and self.sole and not buffer._chunks and buffer.direct is source:
+                        data = source.read_now(size)
+                        if data:
+                            # Without the condition's lock: only this path and the pump, both
+                            # holding the source lock, move the end. The start moves first, so a
+                            # reader opened meanwhile lands at or before it and catches up (``_read``).
+                            end += len(data)
+                            buffer._start = end
+                            buffer._end = end
+                            self.index = buffer._first_index
+                            self.offset = 0
+                            self.position = end
+                            return data
+                finally:
+                    lock.release()
+        return buffer._read(self, size, timeout, cancel)
 
     def close(self) -> None:
         """Close this reader; the buffer no longer holds data for it.

@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from typing import IO
 
@@ -35,8 +34,6 @@ _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _READ_SIZE = 256 * 1024  # a 1 MiB read allocates a fresh mmap each time: measured 2.5x slower
 # Bytes a stream must carry before its pipe is grown to _PIPE_SIZE.
 _GROW_AFTER = 1024 * 1024
-# A reader that pulled within this many seconds owns its pipe; the reactor leaves it alone.
-_READER_IDLE = 0.02
 
 
 class NativeExecutor(Executor):
@@ -97,14 +94,6 @@ class NativeBackend(ProcessBackend):
         self._stdin_lock = threading.Lock()
         self._stdin_closed = False
         self._returncode: int | None = None
-        self._pipes: dict[StreamName, IO[bytes]] = {}
-        self._pull_locks: dict[StreamName, threading.Lock] = {}
-        self._resized: set[StreamName] = set()
-        self._volume: dict[StreamName, int] = {}
-        self._last_pull: dict[StreamName, float] = {}
-        self._idle_checks: dict[StreamName, Callable[[], None]] = {
-            "stdout": lambda: self._idle_check("stdout"), "stderr": lambda: self._idle_check("stderr"),
-        }
 
     def launch(self, sink: OutputSink) -> None:
         if not self.argv:
@@ -135,136 +124,62 @@ class NativeBackend(ProcessBackend):
 
     # -- output through the shared reactor -------------------------------------------------------
 
-    def _watch(self, name: StreamName, pipe: IO[bytes], sink: OutputSink) -> None:
-        fd = pipe.fileno()
-        os.set_blocking(fd, False)
-        self._pipes[name] = pipe
-        self._pull_locks[name] = threading.Lock()
-        self._pull_locks[name] = lock = threading.Lock()
-        sink.set_puller(name, lambda timeout, size, may_bypass: self._pull(name, timeout, size, may_bypass), lock)
-        reactor.reactor().add(fd, lambda: self._on_readable(name))
+    def _watch(self, name: StreamName, file: IO[bytes], sink: OutputSink) -> None:
+        os.set_blocking(file.fileno(), False)
+        pipe = _Pipe(name, file, sink)
+        sink.set_puller(name, lambda timeout, size, may_bypass: self._pull(pipe, timeout, size, may_bypass),
+                        pipe.lock, direct=pipe)
+        reactor.reactor().add(pipe.fd, lambda: self._on_readable(pipe))
 
-    def _on_readable(self, name: StreamName) -> None:
+    def _on_readable(self, pipe: _Pipe) -> None:
         """Reactor thread: the pipe has data (or hit its end)."""
-        if self._reader_active(name):
+        if pipe.reader_active():
             # A reader is pulling this pipe itself: two threads taking turns on one pipe would only
             # trade the GIL. Hand the pipe back to the reactor once the reader goes quiet.
-            reactor.reactor().on_tick(self._idle_checks[name])
+            reactor.reactor().on_tick(pipe.idle_check)
             return
-        lock = self._pull_locks[name]
-        if not lock.acquire(blocking=False):
-            reactor.reactor().on_tick(self._idle_checks[name])
+        if not pipe.lock.acquire(blocking=False):
+            reactor.reactor().on_tick(pipe.idle_check)
             return
         try:
-            if self._sink.has_space(name):
-                self._read_once(name)
+            if pipe.sink.has_space(pipe.name):
+                pipe.read_once()
             else:
                 # A reader lags a whole buffer behind: leave the data in the pipe (the child blocks,
                 # as with a plain pipe) until it catches up.
-                self._sink.when_space(name, lambda: self._rearm(name))
+                pipe.sink.when_space(pipe.name, pipe.rearm)
                 return
         finally:
-            lock.release()
-        self._rearm(name)
+            pipe.lock.release()
+        pipe.rearm()
 
-    def _pull(self, name: StreamName, timeout: float, size: int, may_bypass: Callable[[], bool]) -> bool | bytes:
+    def _pull(self, pipe: _Pipe, timeout: float, size: int, may_bypass: Callable[[], bool]) -> bool | bytes:
         """Reader thread: read the pipe directly while waiting for output (see ``Puller``)."""
-        lock = self._pull_locks[name]
-        if not lock.acquire(blocking=False):
+        if not pipe.lock.acquire(blocking=False):
             return False
         try:
-            pipe = self._pipes.get(name)
-            if pipe is None:
+            if pipe.closed:
                 return False
-            self._last_pull[name] = time.monotonic()
+            pipe.pulls += 1
             if may_bypass():
-                # The only reader and nothing buffered: hand the bytes over with no buffering at all
-                # (B1 measured ~20 us of bookkeeping per read otherwise).
-                data = self._read_direct(name, size)
+                # The only reader and nothing buffered: hand the bytes over with no buffering at all.
+                data = pipe.read_direct(size)
                 if data is None:
-                    ready, _, _ = select.select([pipe], [], [], timeout)
-                    data = self._read_direct(name, size) if ready else None
+                    ready, _, _ = select.select([pipe.fd], [], [], timeout)
+                    data = pipe.read_direct(size) if ready else None
                 return data if data else True
-            if not self._sink.has_space(name):
+            if not pipe.sink.has_space(pipe.name):
                 return False
             # Large reads win here (measured): fewer system calls for the buffered path.
-            if not self._read_once(name):
-                ready, _, _ = select.select([pipe], [], [], timeout)
+            if not pipe.read_once():
+                ready, _, _ = select.select([pipe.fd], [], [], timeout)
                 if ready:
-                    self._read_once(name)
+                    pipe.read_once()
             return True
         except (OSError, ValueError):
             return False
         finally:
-            lock.release()
-
-    def _read_direct(self, name: StreamName, size: int) -> bytes | None:
-        """A direct read (see ``_pull``): the bytes, which only the subscribers see besides the reader."""
-        data = self._read_pipe(name, size)
-        if data:
-            self._sink.deliver_direct(name, data)
-        return data
-
-    def _reader_active(self, name: StreamName) -> bool:
-        return time.monotonic() - self._last_pull.get(name, 0.0) < _READER_IDLE
-
-    def _idle_check(self, name: StreamName) -> None:
-        """Reactor tick: once the pulling reader went quiet, the reactor watches the pipe again."""
-        if not self._reader_active(name) or name not in self._pipes:
-            reactor.reactor().off_tick(self._idle_checks[name])
-            self._rearm(name)
-
-    def _read_once(self, name: StreamName) -> bool:
-        """Move one read's worth into the sink, or end the stream. Returns False when the pipe had
-        nothing yet."""
-        data = self._read_pipe(name, _READ_SIZE)
-        if data:
-            self._sink.write(name, data)
-        return data is not None
-
-    def _read_pipe(self, name: StreamName, size: int) -> bytes | None:
-        """One read of at most ``size`` bytes (called holding the pull lock): the bytes, ``None`` when
-        the pipe had nothing yet, ``b""`` at its end (the stream is then ended)."""
-        pipe = self._pipes.get(name)
-        if pipe is None:
-            return b""
-        try:
-            data = os.read(pipe.fileno(), size)
-        except BlockingIOError:
-            return None
-        except OSError:
-            data = b""
-        if data:
-            self._maybe_grow_pipe(name, pipe, len(data))
-        else:
-            self._end_of_pipe(name, pipe)
-        return data
-
-    def _maybe_grow_pipe(self, name: StreamName, pipe: IO[bytes], size: int) -> None:
-        if name in self._resized:
-            return
-        self._volume[name] = volume = self._volume.get(name, 0) + size
-        if volume >= _GROW_AFTER:
-            # A fast writer: a larger pipe means fuller reads and fewer wake-ups (B1 went from ~23 KiB
-            # to ~64 KiB per read). Short runs never pay for the larger pipe.
-            self._resized.add(name)
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
-
-    def _end_of_pipe(self, name: StreamName, pipe: IO[bytes]) -> None:
-        reactor.reactor().off_tick(self._idle_checks[name])
-        reactor.reactor().remove(pipe.fileno())
-        del self._pipes[name]
-        self._sink.set_puller(name, None)
-        with contextlib.suppress(OSError):
-            pipe.close()
-        self._sink.end_stream(name)
-
-    def _rearm(self, name: StreamName) -> None:
-        pipe = self._pipes.get(name)
-        if pipe is not None:
-            with contextlib.suppress(OSError, ValueError):
-                reactor.reactor().arm(pipe.fileno())
+            pipe.lock.release()
 
     def monitor(self, on_exit: Callable[[ExitInfo], None]) -> None:
         if not reactor.AVAILABLE:
@@ -353,6 +268,128 @@ class NativeBackend(ProcessBackend):
                 self._stdin_closed = True
                 with contextlib.suppress(OSError):
                     self._popen.stdin.close()
+
+
+
+class _Pipe:
+    """One output pipe of one native process: what the reactor, a pulling reader and a direct read
+    (:class:`tui.core.streams.DirectSource`) share. Reads happen holding ``lock``."""
+
+    __slots__ = (
+        "closed",
+        "fd",
+        "file",
+        "idle_check",
+        "lock",
+        "name",
+        "pulls",
+        "rearm",
+        "resized",
+        "seen_pulls",
+        "sink",
+        "volume",
+    )
+
+    def __init__(self, name: StreamName, file: IO[bytes], sink: OutputSink) -> None:
+        self.name: StreamName = name
+        self.file = file
+        self.fd = file.fileno()
+        self.sink = sink
+        self.lock = threading.Lock()
+        self.closed = False
+        self.volume = 0
+        self.resized = False
+        # Pulls by a reader, and how many the reactor saw when it last looked: a count rather than a
+        # clock, as reading the clock showed in B1's hot path.
+        self.pulls = 0
+        self.seen_pulls = 0
+        # Bound once: the reactor keeps them in sets and compares them.
+        self.idle_check: Callable[[], None] = self._idle_check
+        self.rearm: Callable[[], None] = self._rearm
+
+    def read_now(self, size: int) -> bytes | None:
+        """The direct read of a sole reader (see ``DirectSource``): kept lean, it is B1's hot path."""
+        if self.closed:
+            return None
+        try:
+            data = os.read(self.fd, size)
+        except OSError:
+            return None  # nothing yet; an error shows again on the general path
+        if not data:
+            return None  # the end: the general path ends the stream
+        self.pulls += 1
+        if not self.resized:
+            self._count(len(data))
+        if self.sink.subscribed:
+            self.sink.deliver_direct(self.name, data)
+        return data
+
+    def read_direct(self, size: int) -> bytes | None:
+        """A direct read on the general path: the bytes, ``None`` when nothing yet, ``b""`` at the end."""
+        data = self._read(size)
+        if data:
+            self.sink.deliver_direct(self.name, data)
+        return data
+
+    def read_once(self) -> bool:
+        """Move one read's worth into the sink, or end the stream. False when nothing was there yet."""
+        data = self._read(_READ_SIZE)
+        if data:
+            self.sink.write(self.name, data)
+        return data is not None
+
+    def _read(self, size: int) -> bytes | None:
+        """One read of at most ``size`` bytes: the bytes, ``None`` when the pipe had nothing yet, ``b""``
+        at its end (the stream is then ended)."""
+        if self.closed:
+            return b""
+        try:
+            data = os.read(self.fd, size)
+        except BlockingIOError:
+            return None
+        except OSError:
+            data = b""
+        if data:
+            if not self.resized:
+                self._count(len(data))
+        else:
+            self._end()
+        return data
+
+    def _count(self, size: int) -> None:
+        self.volume += size
+        if self.volume >= _GROW_AFTER:
+            # A fast writer: a larger pipe means fuller reads and fewer wake-ups (B1 went from ~23 KiB
+            # to ~64 KiB per read). Short runs never pay for the larger pipe.
+            self.resized = True
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self.fd, _F_SETPIPE_SZ, _PIPE_SIZE)
+
+    def _end(self) -> None:
+        self.closed = True
+        reactor.reactor().off_tick(self.idle_check)
+        reactor.reactor().remove(self.fd)
+        self.sink.set_puller(self.name, None)
+        with contextlib.suppress(OSError):
+            self.file.close()
+        self.sink.end_stream(self.name)
+
+    def reader_active(self) -> bool:
+        """Whether a reader pulled since the reactor last asked (it asks at least once a tick)."""
+        active = self.pulls != self.seen_pulls
+        self.seen_pulls = self.pulls
+        return active
+
+    def _idle_check(self) -> None:
+        """Reactor tick: once the pulling reader went quiet, the reactor watches the pipe again."""
+        if not self.reader_active() or self.closed:
+            reactor.reactor().off_tick(self.idle_check)
+            self._rearm()
+
+    def _rearm(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(OSError, ValueError):
+                reactor.reactor().arm(self.fd)
 
 
 def _pump(fd: int, pipe: object, name: StreamName, sink: OutputSink) -> None:
