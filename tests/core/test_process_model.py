@@ -7,10 +7,11 @@ import threading
 import pytest
 
 from tests.core.support import EngineFactory, read_all
+from tests.dockertools import poll_until
 from tui.core.engine import Engine
 from tui.core.errors import ErrorKind, ExecError
 from tui.core.process import Process
-from tui.core.streams import Cancelled
+from tui.core.streams import Cancelled, StreamReader
 
 
 def test_a_subscriber_sees_both_streams_in_arrival_order(engine: Engine) -> None:
@@ -195,6 +196,63 @@ def test_a_lone_reader_and_a_subscriber_both_get_every_byte_in_order(engine: Eng
     assert process.wait_done(10)
     assert b"".join(seen) == expected
     assert process.buffer("stdout").total == len(expected)
+
+
+def _count(first: int, last: int) -> bytes:
+    return "".join(f"{i}\n" for i in range(first, last + 1)).encode()
+
+
+# The writer pauses after its first part (more than the 1 MiB after which the pipe grows and stops
+# reporting direct reads unless someone subscribed), until stdin says go; then it floods.
+_TWO_PARTS = "sh -c 'seq 1 200000; read go; seq 200001 3000000'"
+
+
+def _read_in_thread(reader: StreamReader) -> tuple[threading.Thread, list[bytes]]:
+    got: list[bytes] = []
+    thread = threading.Thread(target=lambda: got.append(read_all(reader, deadline=60)))
+    thread.start()
+    return thread, got
+
+
+def test_subscribers_joining_while_the_lone_reader_reads_the_pipe_get_every_later_byte(engine: Engine) -> None:
+    process = engine.get("t:native").exec(_TWO_PARTS)
+    reader = process.stream("stdout")
+    process.start()
+    thread, got = _read_in_thread(reader)
+    first_part = len(_count(1, 200000))
+    buffer = process.buffer("stdout")
+    poll_until(lambda: buffer.total >= first_part, 30, "the first part", interval=0.001)
+    quiet: list[bytes] = []  # joins while the writer waits: nothing is in flight
+    process.subscribe(lambda stream, data: quiet.append(data) if stream == "stdout" else None)
+    process.write_stdin(b"go\n")
+    poll_until(lambda: buffer.total >= 4 * first_part, 30, "the flood", interval=0.001)
+    busy: list[bytes] = []  # joins while direct reads are in flight
+    process.subscribe(lambda stream, data: busy.append(data) if stream == "stdout" else None)
+    thread.join(60)
+    assert process.wait_done(10)
+    expected = _count(1, 3000000)
+    assert got == [expected]
+    assert b"".join(quiet) == expected[first_part:]
+    assert busy and expected.endswith(b"".join(busy))  # a gap-free tail: nothing lost, nothing twice
+
+
+def test_a_reader_opened_while_another_reads_the_pipe_directly_gets_a_gap_free_tail(engine: Engine) -> None:
+    process = engine.get("t:native").exec(_TWO_PARTS)
+    first = process.stream("stdout")
+    process.start()
+    thread, got = _read_in_thread(first)
+    first_part = len(_count(1, 200000))
+    buffer = process.buffer("stdout")
+    poll_until(lambda: buffer.total >= first_part, 30, "the first part", interval=0.001)
+    process.write_stdin(b"go\n")
+    poll_until(lambda: buffer.total >= 4 * first_part, 30, "the flood", interval=0.001)
+    second = process.open_reader("stdout")
+    tail = read_all(second, deadline=60)
+    thread.join(60)
+    process.wait()
+    expected = _count(1, 3000000)
+    assert got == [expected]
+    assert tail and expected.endswith(tail)
 
 
 def test_a_second_reader_turns_direct_reads_off_and_misses_nothing_after_it_came(engine: Engine) -> None:

@@ -424,6 +424,9 @@ class Process(OutputSink):
                         callback(name, data)  # type: ignore[arg-type]
                 self._subscribers.append(callback)
                 self.subscribed = True
+                for buffer in self._buffers.values():
+                    if buffer.direct is not None:
+                        buffer.direct.watching = True  # a direct read must tell the new subscriber
         finally:
             for lock in locks:
                 lock.release()

@@ -19,6 +19,7 @@ Push subscribers (the console pane, run records) get every chunk as it arrives t
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -42,19 +43,28 @@ Puller = Callable[[float, int, Callable[[], bool]], "bool | bytes"]
 
 
 class DirectSource(Protocol):
-    """A backend's source that a sole reader may read itself, with no buffering (the fast path of
-    :meth:`StreamReader.read`; B1 measured the general path at ~5 us of bookkeeping per read)."""
+    """A backend's non-blocking file descriptor that a sole reader may read itself, with no buffering
+    and no thread hand-off: the fast path of :meth:`StreamReader.read`. B1 showed every call and lock
+    on that path (a reader a fraction of a microsecond slower per read than its writer falls behind,
+    and then both contend for the pipe), so the reader does the read inline and the source is plain
+    attributes plus two methods."""
 
-    #: Held by whoever reads the source; the buffer takes it around a direct read.
+    #: Held by whoever reads ``fd`` (the backend's pump too); the reader holds it for one read.
     lock: threading.Lock
+    #: The descriptor, non-blocking; -1 once the source ended (set holding ``lock``).
+    fd: int
+    #: Counted up by every direct read and wait, so the backend can tell that a reader is active.
+    pulls: int
+    #: While true, ``took`` hears of every direct read.
+    watching: bool
 
-    def read_now(self, size: int) -> bytes | None:
-        """At most ``size`` bytes that are there now, without blocking. Called holding ``lock``.
+    def took(self, data: bytes) -> None:
+        """A direct read took ``data`` (called holding ``lock``): tell subscribers, grow the pipe..."""
+        ...
 
-        ``None`` when nothing is there yet, at the end, or on an error: the general path then waits,
-        ends the stream or reports. The source tells the subscribers about the bytes it returns.
-        Never raises.
-        """
+    def wait(self, timeout: float) -> None:
+        """Block until ``fd`` may have bytes, at most ``timeout`` seconds. Called without ``lock``, so
+        the pump, new readers and subscribers are never held up by a waiting reader. Never raises."""
         ...
 
 
@@ -64,6 +74,9 @@ MAX_READ = 65536
 DEFAULT_READ = 32768
 #: Default bound of buffered, unread bytes per stream.
 DEFAULT_CAP = 4 * 1024 * 1024
+
+# Bound once: the fast path reads through it on every call.
+_read_fd = os.read
 
 # A reader's blocking wait wakes this often to look at its cancel event.
 _POLL = 0.1
@@ -185,11 +198,20 @@ class StreamBuffer:
 
     def open_reader(self) -> StreamReader:
         """A new reader positioned at the oldest retained byte."""
-        with self._cond:
-            reader = StreamReader(self, self._first_index, 0, self._start)
-            self._readers.append(weakref.ref(reader, self._forget_reader))
-            self._mark_sole(self._readers)
-            return reader
+        # Under the source lock (held only for single reads), so no direct read is in flight: the
+        # reader that had the source to itself stops reading it directly before this one exists.
+        lock = self.puller_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self._cond:
+                reader = StreamReader(self, self._first_index, 0, self._start)
+                self._readers.append(weakref.ref(reader, self._forget_reader))
+                self._mark_sole(self._readers)
+                return reader
+        finally:
+            if lock is not None:
+                lock.release()
 
     def _reader_floor(self) -> int | None:
         floor: int | None = None
@@ -224,9 +246,9 @@ class StreamBuffer:
             while True:
                 if reader.closed:
                     raise invalid("stream is closed")
-                if reader.position < self._start:
-                    # Opened while a direct read was handing bytes to the reader before it: those
-                    # were never retained, so this reader starts after them.
+                if reader.position <= self._start:
+                    # At the first retained byte (direct reads leave index and offset alone), or
+                    # behind it (the ring let its data go).
                     reader.index, reader.offset, reader.position = self._first_index, 0, self._start
                 if reader.position < self._end and (data := self._take(reader, size)):
                     self._evict(reader)
@@ -383,26 +405,42 @@ class StreamReader:
             # The fast path, inline (B1 reads through it thousands of times a second, and every call
             # and lock showed): the only reader, nothing buffered, so up to ``size`` bytes straight
             # from the source. Checked under the source lock: no append can race it (the pump holds
-            # the same lock) and no subscriber can join (``Process.subscribe`` takes it too).
+            # the same lock), and no reader or subscriber can join (``open_reader`` and
+            # ``Process.subscribe`` take it too).
             lock = source.lock
-            if lock.acquire(False):
+            while lock.acquire(False):
                 try:
                     end = buffer._end
-                    if self.position == end and self.sole and not buffer._chunks and buffer.direct is source:
-                        data = source.read_now(size)
-                        if data:
-                            # Without the condition's lock: only this path and the pump, both
-                            # holding the source lock, move the end. The start moves first, so a
-                            # reader opened meanwhile lands at or before it and catches up (``_read``).
-                            end += len(data)
-                            buffer._start = end
-                            buffer._end = end
-                            self.index = buffer._first_index
-                            self.offset = 0
-                            self.position = end
-                            return data
+                    if self.position != end or buffer._chunks or not self.sole:
+                        break
+                    try:
+                        data = _read_fd(source.fd, size)
+                    except BlockingIOError:
+                        data = None
+                    except OSError:
+                        break  # ended (fd -1) or failed: the general path ends the stream or reports
+                    if data:
+                        source.pulls += 1
+                        if source.watching:
+                            source.took(data)
+                        # Without the condition's lock: only this path and the pump, both holding
+                        # the source lock, move the end. ``_read`` sets index and offset for a
+                        # reader at the start.
+                        end += len(data)
+                        buffer._start = end
+                        buffer._end = end
+                        self.position = end
+                        return data
+                    if data is not None:
+                        break  # the end of the pipe: the general path ends the stream
                 finally:
                     lock.release()
+                # Nothing there yet: a reader that caught up with its writer waits on the source
+                # itself (through the general path each wait cost ~20 us). A time limit or a cancel
+                # goes to the general path.
+                if timeout is not None or (cancel is not None and cancel.is_set()):
+                    break
+                source.wait(_POLL)
         return buffer._read(self, size, timeout, cancel)
 
     def close(self) -> None:

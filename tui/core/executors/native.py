@@ -154,7 +154,8 @@ class NativeBackend(ProcessBackend):
         pipe.rearm()
 
     def _pull(self, pipe: _Pipe, timeout: float, size: int, may_bypass: Callable[[], bool]) -> bool | bytes:
-        """Reader thread: read the pipe directly while waiting for output (see ``Puller``)."""
+        """Reader thread: read the pipe directly while waiting for output (see ``Puller``). The lock
+        is held for one read only; the wait for the pipe happens without it."""
         if not pipe.lock.acquire(blocking=False):
             return False
         try:
@@ -164,22 +165,18 @@ class NativeBackend(ProcessBackend):
             if may_bypass():
                 # The only reader and nothing buffered: hand the bytes over with no buffering at all.
                 data = pipe.read_direct(size)
-                if data is None:
-                    ready, _, _ = select.select([pipe.fd], [], [], timeout)
-                    data = pipe.read_direct(size) if ready else None
-                return data if data else True
-            if not pipe.sink.has_space(pipe.name):
+                if data is not None:
+                    return data if data else True
+            elif not pipe.sink.has_space(pipe.name):
                 return False
-            # Large reads win here (measured): fewer system calls for the buffered path.
-            if not pipe.read_once():
-                ready, _, _ = select.select([pipe.fd], [], [], timeout)
-                if ready:
-                    pipe.read_once()
-            return True
+            elif pipe.read_once():  # large reads win here (measured): fewer system calls
+                return True
         except (OSError, ValueError):
             return False
         finally:
             pipe.lock.release()
+        pipe.wait(timeout)
+        return True
 
     def monitor(self, on_exit: Callable[[ExitInfo], None]) -> None:
         if not reactor.AVAILABLE:
@@ -288,6 +285,7 @@ class _Pipe:
         "seen_pulls",
         "sink",
         "volume",
+        "watching",
     )
 
     def __init__(self, name: StreamName, file: IO[bytes], sink: OutputSink) -> None:
@@ -303,26 +301,32 @@ class _Pipe:
         # clock, as reading the clock showed in B1's hot path.
         self.pulls = 0
         self.seen_pulls = 0
+        self.watching = True
         # Bound once: the reactor keeps them in sets and compares them.
         self.idle_check: Callable[[], None] = self._idle_check
         self.rearm: Callable[[], None] = self._rearm
 
-    def read_now(self, size: int) -> bytes | None:
-        """The direct read of a sole reader (see ``DirectSource``): kept lean, it is B1's hot path."""
-        if self.closed:
-            return None
-        try:
-            data = os.read(self.fd, size)
-        except OSError:
-            return None  # nothing yet; an error shows again on the general path
-        if not data:
-            return None  # the end: the general path ends the stream
-        self.pulls += 1
+    def took(self, data: bytes) -> None:
+        """A sole reader read ``data`` straight from the pipe (see ``DirectSource``)."""
         if not self.resized:
             self._count(len(data))
         if self.sink.subscribed:
             self.sink.deliver_direct(self.name, data)
-        return data
+        # Once grown, only subscribers need to hear (``Process.subscribe`` sets this again).
+        self.watching = not self.resized or self.sink.subscribed
+
+    def wait(self, timeout: float) -> None:
+        """A direct reader waits for the pipe (see ``DirectSource``), counted as a pull so that the
+        reactor leaves the pipe to it."""
+        self.pulls += 1
+        # Without the lock, so the pipe may end and its fd go meanwhile: a failed or spurious wait
+        # only sends the reader round once more, where ``closed`` stops it.
+        # A poll object per wait: one object may not be polled by two threads at once (a direct
+        # reader and another reader's pull).
+        poller = select.poll()
+        with contextlib.suppress(OSError, ValueError):
+            poller.register(self.fd, select.POLLIN)
+            poller.poll(max(0, int(timeout * 1000)))
 
     def read_direct(self, size: int) -> bytes | None:
         """A direct read on the general path: the bytes, ``None`` when nothing yet, ``b""`` at the end."""
@@ -366,9 +370,11 @@ class _Pipe:
                 fcntl.fcntl(self.fd, _F_SETPIPE_SZ, _PIPE_SIZE)
 
     def _end(self) -> None:
+        fd = self.fd
         self.closed = True
+        self.fd = -1  # a direct read now fails at once, and never reads a descriptor reused since
         reactor.reactor().off_tick(self.idle_check)
-        reactor.reactor().remove(self.fd)
+        reactor.reactor().remove(fd)
         self.sink.set_puller(self.name, None)
         with contextlib.suppress(OSError):
             self.file.close()
