@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import signal as _signal
 import threading
 import time
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -218,8 +218,8 @@ def finish_off(processes: list[Process], grace: float = KILL_GRACE) -> None:
 
 
 def new_run_id() -> str:
-    """A short unique run id (also the label of a run's container)."""
-    return uuid.uuid4().hex[:12]
+    """A short unique run id (also the label of a run's container): 12 random hex digits."""
+    return os.urandom(6).hex()
 
 
 @dataclass
@@ -235,6 +235,39 @@ class RunSpec:
     timeout: float | None = None
     source: str = "api"
     run_id: str = field(default_factory=new_run_id)
+
+
+class _Latch:
+    """A one-way event: ``threading.Event`` without the Condition (two per run, and B2 measured
+    their making and waking). A lock held from birth; ``set`` releases it and a waiter passes it on."""
+
+    __slots__ = ("_gate", "_lock", "_open")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._open = False
+        self._gate = [True]  # popped by the one ``set`` that opens the latch (atomic under the GIL)
+
+    def is_set(self) -> bool:
+        return self._open
+
+    def set(self) -> None:
+        try:
+            self._gate.pop()
+        except IndexError:
+            return  # already set
+        self._open = True
+        self._lock.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once set; False when ``timeout`` passed first."""
+        if self._open:
+            return True
+        if not self._lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            return self._open
+        self._lock.release()  # pass it on to the next waiter
+        return True
 
 
 class Process(OutputSink):
@@ -260,8 +293,8 @@ class Process(OutputSink):
         self._subscribers: list[Subscriber] = []
         self._exit_callbacks: list[Callable[[Process], None]] = []
         self._discard_callbacks: list[Callable[[Process], None]] = []
-        self._exited = threading.Event()
-        self._streams_done = threading.Event()
+        self._exited = _Latch()
+        self._streams_done = _Latch()
         self._exit: ExitStatus | None = None
         self._timed_out = False
         self._cleaned = False

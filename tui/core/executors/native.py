@@ -17,10 +17,10 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import threading
 from collections.abc import Callable
-from typing import IO
 
 from tui.core.errors import internal
 from tui.core.executors import reactor
@@ -66,9 +66,9 @@ def resolve_program(name: str, work_dir: str) -> str | None:
     search = os.environ.get("PATH", os.defpath)
     key = (name, search)
     found = _found.get(key)
-    # A PATH scan costs a stat per folder; a hit is re-checked with one access() so a removed or
+    # A PATH scan costs a stat per folder; a hit is re-checked with one stat so a removed or
     # replaced program is never run from a stale answer.
-    if found is not None and os.access(found, os.X_OK) and not os.path.isdir(found):
+    if found is not None and _executable_file(found):
         return found
     found = shutil.which(name, path=search)
     if found is not None:
@@ -79,6 +79,15 @@ def resolve_program(name: str, work_dir: str) -> str | None:
 
 
 _found: dict[tuple[str, str], str] = {}
+
+
+def _executable_file(path: str) -> bool:
+    """A regular file with an execute bit (what ``shutil.which`` accepts, in one system call)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) and bool(mode & 0o111)
 
 
 class NativeBackend(ProcessBackend):
@@ -92,7 +101,7 @@ class NativeBackend(ProcessBackend):
         self.program = resolve_program(argv[0], work_dir) if argv else None
         self._popen: subprocess.Popen[bytes] | None = None
         self._stdin_lock = threading.Lock()
-        self._stdin_closed = False
+        self._stdin = -1  # our end of the child's stdin; -1 once closed
         self._returncode: int | None = None
 
     def launch(self, sink: OutputSink) -> None:
@@ -103,30 +112,43 @@ class NativeBackend(ProcessBackend):
             raise internal(f"work dir {self.work_dir} {reason}", work_dir=self.work_dir)
         if self.program is None:
             raise internal(f'exec: "{self.argv[0]}": executable file not found in $PATH')
+        # Our own pipes, handed to Popen as descriptors: its file objects for them cost more than the
+        # rest of a short run's bookkeeping (B2). Python makes every descriptor close-on-exec; the
+        # child gets its three by dup2.
+        fds: list[int] = []
+        try:
+            for _ in range(3):
+                fds.extend(os.pipe())
+        except OSError as err:
+            _close_all(fds)
+            raise internal(f"pipe: {err.strerror or err}", command=" ".join(self.argv)) from err
+        stdin_read, stdin_write, out_read, out_write, err_read, err_write = fds
         try:
             self._popen = subprocess.Popen(
                 [self.program, *self.argv[1:]], executable=self.program,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdin=stdin_read, stdout=out_write, stderr=err_write,
                 env=self.env, cwd=self.work_dir or None, start_new_session=True, close_fds=True,
             )
         except OSError as err:
+            _close_all([stdin_write, out_read, err_read])  # ours; the finally closes the child's
             raise internal(f"fork/exec {self.program}: {err.strerror or err}", command=" ".join(self.argv)) from err
+        finally:
+            _close_all([stdin_read, out_write, err_write])  # the child's ends
+        self._stdin = stdin_write
         self.handle = str(self._popen.pid)
         self._sink = sink
-        assert self._popen.stdout is not None and self._popen.stderr is not None
-        for name, pipe in (("stdout", self._popen.stdout), ("stderr", self._popen.stderr)):
-            fd = pipe.fileno()
+        for name, fd in (("stdout", out_read), ("stderr", err_read)):
             if reactor.AVAILABLE:
-                self._watch(name, pipe, sink)  # type: ignore[arg-type]
+                self._watch(name, fd, sink)  # type: ignore[arg-type]
             else:
-                threading.Thread(target=_pump, args=(fd, pipe, name, sink), name=f"pump-{name}-{self.handle}",
+                threading.Thread(target=_pump, args=(fd, name, sink), name=f"pump-{name}-{self.handle}",
                                  daemon=True).start()
 
     # -- output through the shared reactor -------------------------------------------------------
 
-    def _watch(self, name: StreamName, file: IO[bytes], sink: OutputSink) -> None:
-        os.set_blocking(file.fileno(), False)
-        pipe = _Pipe(name, file, sink)
+    def _watch(self, name: StreamName, fd: int, sink: OutputSink) -> None:
+        os.set_blocking(fd, False)
+        pipe = _Pipe(name, fd, sink)
         sink.set_puller(name, lambda timeout, size, may_bypass: self._pull(pipe, timeout, size, may_bypass),
                         pipe.lock, direct=pipe)
         reactor.reactor().add(pipe.fd, lambda: self._on_readable(pipe))
@@ -205,20 +227,20 @@ class NativeBackend(ProcessBackend):
         return ExitInfo(code=code)
 
     def write_stdin(self, data: bytes, cancel: threading.Event | None = None) -> None:
-        assert self._popen is not None and self._popen.stdin is not None
         with self._stdin_lock:
-            if self._stdin_closed:
+            fd = self._stdin
+            if fd < 0:
                 raise internal("write to stdin: stdin is closed")
-            fd = self._popen.stdin.fileno()
             view = memoryview(data)
             os.set_blocking(fd, False)
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
             try:
                 while view:
                     if cancel is not None and cancel.is_set():
                         from tui.core.streams import Cancelled
                         raise Cancelled()
-                    _, ready, _ = select.select([], [fd], [], 0.1)
-                    if not ready:
+                    if not poller.poll(100):
                         continue
                     try:
                         written = os.write(fd, view)
@@ -234,12 +256,11 @@ class NativeBackend(ProcessBackend):
                     os.set_blocking(fd, True)
 
     def close_stdin(self) -> None:
-        assert self._popen is not None and self._popen.stdin is not None
         with self._stdin_lock:
-            if not self._stdin_closed:
-                self._stdin_closed = True
+            fd, self._stdin = self._stdin, -1
+            if fd >= 0:
                 with contextlib.suppress(OSError):
-                    self._popen.stdin.close()
+                    os.close(fd)
 
     def send_signal(self, signum: int) -> None:
         assert self._popen is not None
@@ -260,11 +281,13 @@ class NativeBackend(ProcessBackend):
             os.killpg(self._popen.pid, sig)
 
     def cleanup(self) -> None:
-        if self._popen is not None and self._popen.stdin is not None:
-            with self._stdin_lock:
-                self._stdin_closed = True
-                with contextlib.suppress(OSError):
-                    self._popen.stdin.close()
+        self.close_stdin()
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 
@@ -275,7 +298,6 @@ class _Pipe:
     __slots__ = (
         "closed",
         "fd",
-        "file",
         "idle_check",
         "lock",
         "name",
@@ -288,10 +310,9 @@ class _Pipe:
         "watching",
     )
 
-    def __init__(self, name: StreamName, file: IO[bytes], sink: OutputSink) -> None:
+    def __init__(self, name: StreamName, fd: int, sink: OutputSink) -> None:
         self.name: StreamName = name
-        self.file = file
-        self.fd = file.fileno()
+        self.fd = fd
         self.sink = sink
         self.lock = threading.Lock()
         self.closed = False
@@ -377,7 +398,7 @@ class _Pipe:
         reactor.reactor().remove(fd)
         self.sink.set_puller(self.name, None)
         with contextlib.suppress(OSError):
-            self.file.close()
+            os.close(fd)
         self.sink.end_stream(self.name)
 
     def reader_active(self) -> bool:
@@ -398,7 +419,7 @@ class _Pipe:
                 reactor.reactor().arm(self.fd)
 
 
-def _pump(fd: int, pipe: object, name: StreamName, sink: OutputSink) -> None:
+def _pump(fd: int, name: StreamName, sink: OutputSink) -> None:
     """Move a pipe's bytes into the sink until end of file (runs on its own thread)."""
     try:
         while True:
@@ -411,5 +432,5 @@ def _pump(fd: int, pipe: object, name: StreamName, sink: OutputSink) -> None:
             sink.write(name, data)
     finally:
         with contextlib.suppress(OSError):
-            pipe.close()  # type: ignore[attr-defined]
+            os.close(fd)
         sink.end_stream(name)

@@ -36,6 +36,8 @@ class Reactor:
         self._callbacks: dict[int, Callable[[], None]] = {}
         self._ticks: set[Callable[[], None]] = set()
         self._next_tick = 0.0
+        #: False once the loop ended (it never should) or in a forked child, where the thread is gone.
+        self.alive = True
         self._thread = threading.Thread(target=self._loop, name="native-io", daemon=True)
         self._thread.start()
 
@@ -69,6 +71,12 @@ class Reactor:
             self._ticks.discard(callback)
 
     def _loop(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.alive = False
+
+    def _run(self) -> None:
         while True:
             try:
                 events = self._epoll.poll(_TICK if self._ticks else -1)
@@ -96,7 +104,19 @@ _reactor_lock = threading.Lock()
 def reactor() -> Reactor:
     """The process-wide reactor, started on first use (a forked child gets its own)."""
     global _reactor
+    current = _reactor
+    if current is not None and current.alive:
+        return current  # without the lock: called several times per run (B2)
     with _reactor_lock:
-        if _reactor is None or not _reactor._thread.is_alive():
+        if _reactor is None or not _reactor.alive:
             _reactor = Reactor()
         return _reactor
+
+
+def _forget_in_child() -> None:
+    if _reactor is not None:
+        _reactor.alive = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
