@@ -528,8 +528,9 @@ class Process(OutputSink):
             buffer.puller_lock = lock
 
     def end_stream(self, stream: StreamName) -> None:
-        self._buffers[stream].close()
-        if all(b.eof for b in self._buffers.values()):
+        buffers = self._buffers
+        buffers[stream].close()
+        if buffers["stdout"].eof and buffers["stderr"].eof:
             self._streams_done.set()
             self._maybe_run_callbacks()
 

@@ -149,6 +149,8 @@ class StreamBuffer:
 
     def has_space(self) -> bool:
         """True when a write would not have to wait for a lagging reader."""
+        if not self._readers:
+            return True  # no pull reader, nothing to wait for (a reader opening now costs one chunk of slack)
         with self._cond:
             return self._room()
 
@@ -181,13 +183,15 @@ class StreamBuffer:
             self._chunks.append((self._end, seq, data))
             self._end += len(data)
             self._evict()
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
 
     def close(self) -> None:
         """Mark the end of the stream: readers get ``None`` once they have read everything."""
         with self._cond:
             self._eof = True
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
 
     def retained(self) -> list[tuple[int, bytes]]:
         """The retained chunks as ``(sequence number, data)``, for a subscriber's replay."""

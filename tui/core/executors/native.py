@@ -155,13 +155,10 @@ class NativeBackend(ProcessBackend):
 
     def _on_readable(self, pipe: _Pipe) -> None:
         """Reactor thread: the pipe has data (or hit its end)."""
-        if pipe.reader_active():
+        if pipe.reader_active() or not pipe.lock.acquire(blocking=False):
             # A reader is pulling this pipe itself: two threads taking turns on one pipe would only
             # trade the GIL. Hand the pipe back to the reactor once the reader goes quiet.
-            reactor.reactor().on_tick(pipe.idle_check)
-            return
-        if not pipe.lock.acquire(blocking=False):
-            reactor.reactor().on_tick(pipe.idle_check)
+            pipe.watch_idle()
             return
         try:
             if pipe.sink.has_space(pipe.name):
@@ -306,6 +303,7 @@ class _Pipe:
         "resized",
         "seen_pulls",
         "sink",
+        "ticking",
         "volume",
         "watching",
     )
@@ -323,6 +321,7 @@ class _Pipe:
         self.pulls = 0
         self.seen_pulls = 0
         self.watching = True
+        self.ticking = False
         # Bound once: the reactor keeps them in sets and compares them.
         self.idle_check: Callable[[], None] = self._idle_check
         self.rearm: Callable[[], None] = self._rearm
@@ -394,7 +393,8 @@ class _Pipe:
         fd = self.fd
         self.closed = True
         self.fd = -1  # a direct read now fails at once, and never reads a descriptor reused since
-        reactor.reactor().off_tick(self.idle_check)
+        if self.ticking:
+            reactor.reactor().off_tick(self.idle_check)
         reactor.reactor().remove(fd)
         self.sink.set_puller(self.name, None)
         with contextlib.suppress(OSError):
@@ -410,8 +410,15 @@ class _Pipe:
     def _idle_check(self) -> None:
         """Reactor tick: once the pulling reader went quiet, the reactor watches the pipe again."""
         if not self.reader_active() or self.closed:
+            self.ticking = False
             reactor.reactor().off_tick(self.idle_check)
             self._rearm()
+
+    def watch_idle(self) -> None:
+        """Look at the reader on every reactor tick until it goes quiet (see ``_idle_check``)."""
+        if not self.ticking:
+            self.ticking = True
+            reactor.reactor().on_tick(self.idle_check)
 
     def _rearm(self) -> None:
         if not self.closed:
