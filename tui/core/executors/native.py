@@ -208,9 +208,14 @@ class NativeBackend(ProcessBackend):
             super().monitor(on_exit)
             return
 
+        popen = self._popen
+
         def exited() -> None:
-            reactor.reactor().remove(pidfd)
-            os.close(pidfd)
+            if popen.poll() is None:
+                # A spurious event (see ``Reactor.remove``): the child still runs.
+                reactor.reactor().arm(pidfd)
+                return
+            reactor.reactor().remove(pidfd, close=True)
             on_exit(self.wait_exit())
 
         reactor.reactor().add(pidfd, exited)
@@ -395,10 +400,8 @@ class _Pipe:
         self.fd = -1  # a direct read now fails at once, and never reads a descriptor reused since
         if self.ticking:
             reactor.reactor().off_tick(self.idle_check)
-        reactor.reactor().remove(fd)
+        reactor.reactor().remove(fd, close=True)
         self.sink.set_puller(self.name, None)
-        with contextlib.suppress(OSError):
-            os.close(fd)
         self.sink.end_stream(self.name)
 
     def reader_active(self) -> bool:

@@ -54,12 +54,19 @@ class Reactor:
                 with contextlib.suppress(OSError):
                     self._epoll.modify(fd, select.EPOLLIN | select.EPOLLONESHOT)
 
-    def remove(self, fd: int) -> None:
-        """Stop watching ``fd``; the caller closes it afterwards."""
+    def remove(self, fd: int, *, close: bool = False) -> None:
+        """Stop watching ``fd``. With ``close``, close it too: closing takes it out of the epoll set
+        (one system call fewer per pipe and per exit, B2). A copy of the descriptor that outlives
+        the close (a child being spawned at that moment holds one until its exec) may still report
+        an event under the old number: callbacks must take a spurious call calmly."""
         with self._lock:
-            if self._callbacks.pop(fd, None) is not None:
+            known = self._callbacks.pop(fd, None) is not None
+            if known and not close:
                 with contextlib.suppress(OSError):
                     self._epoll.unregister(fd)
+        if close:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def on_tick(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` every tick until :meth:`off_tick` (for slow re-checks)."""
