@@ -15,6 +15,10 @@ Memory stays bounded by ``cap`` bytes per stream:
 
 Push subscribers (the console pane, run records) get every chunk as it arrives through
 :class:`tui.core.process.Process.subscribe`; they never hold data here.
+
+The only reader of a stream, with nothing buffered, reads the backend's source itself (a
+:class:`DirectSource`, a native pipe): no copy into the buffer and no thread hand-off. A second reader
+or a subscriber turns that off for as long as it is there, and neither misses a byte from then on.
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ StreamName = Literal["stdout", "stderr"]
 #: buffering them (a direct read, which the buffer only counts; subscribers still get the bytes).
 #: Never raises.
 Puller = Callable[[float, int, Callable[[], bool]], "bool | bytes"]
-
 
 
 class DirectSource(Protocol):

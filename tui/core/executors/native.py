@@ -91,7 +91,8 @@ def _executable_file(path: str) -> bool:
 
 
 class NativeBackend(ProcessBackend):
-    """A host process in its own session, with three pipes and two pump threads."""
+    """A host process in its own session, with three pipes. Its output and its exit are watched by the
+    shared reactor (a thread per pipe where epoll is missing); a sole reader reads its pipe itself."""
 
     def __init__(self, argv: list[str], env: dict[str, str], work_dir: str) -> None:
         self.argv = argv
