@@ -212,18 +212,21 @@ class NativeBackend(ProcessBackend):
         popen = self._popen
 
         def exited() -> None:
-            if popen.poll() is None:
+            code = popen.poll()
+            if code is None:
                 # A spurious event (see ``Reactor.remove``): the child still runs.
                 reactor.reactor().arm(pidfd)
                 return
             reactor.reactor().remove(pidfd, close=True)
-            on_exit(self.wait_exit())
+            on_exit(self._exit_info(code))
 
         reactor.reactor().add(pidfd, exited)
 
     def wait_exit(self) -> ExitInfo:
         assert self._popen is not None
-        code = self._popen.wait()
+        return self._exit_info(self._popen.wait())
+
+    def _exit_info(self, code: int) -> ExitInfo:
         self._returncode = code
         if code < 0:
             return ExitInfo(code=None, signal=-code)
