@@ -255,6 +255,32 @@ def test_a_reader_opened_while_another_reads_the_pipe_directly_gets_a_gap_free_t
     assert tail and expected.endswith(tail)
 
 
+def test_a_subscriber_sees_what_the_lone_reader_took_while_the_process_still_runs(engine: Engine) -> None:
+    # The reader's direct reads reach subscribers in batches; a batch must not wait for the end.
+    process = engine.get("t:native").exec("sh -c 'echo hello; read go; echo bye'")
+    reader = process.stream("stdout")
+    seen: list[bytes] = []
+    process.subscribe(lambda stream, data: seen.append(data) if stream == "stdout" else None)
+    batches: list[list[bytes]] = []
+    process.subscribe_batches(lambda stream, chunks: batches.append(chunks) if stream == "stdout" else None)
+    process.start()
+    got = b""
+    while got != b"hello\n":
+        chunk = reader.read(timeout=10)
+        assert chunk, "no output"
+        got += chunk
+    # The reader stops reading; the process waits for its input meanwhile.
+    poll_until(lambda: b"".join(seen) == b"hello\n", 10, "the subscriber to see hello", interval=0.005)
+    assert b"".join(b"".join(chunks) for chunks in batches) == b"hello\n"
+    assert process.running
+    process.write_stdin(b"go\n")
+    assert read_all(reader) == b"bye\n"
+    process.wait()
+    assert process.wait_done(10)
+    assert b"".join(seen) == b"hello\nbye\n"
+    assert b"".join(b"".join(chunks) for chunks in batches) == b"hello\nbye\n"
+
+
 def test_a_second_reader_turns_direct_reads_off_and_misses_nothing_after_it_came(engine: Engine) -> None:
     process = engine.get("t:native").exec("sh -c 'seq 1 1000; read line; seq 1001 2000'")
     first = process.stream("stdout")

@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from tui.core.errors import ExecError, internal, invalid
 from tui.core.streams import DEFAULT_CAP, Cancelled, DirectSource, Puller, StreamBuffer, StreamName, StreamReader
@@ -30,6 +31,8 @@ from tui.core.streams import DEFAULT_CAP, Cancelled, DirectSource, Puller, Strea
 KILL_GRACE = 2.0
 
 Subscriber = Callable[[StreamName, bytes], None]
+#: Gets the chunks of one stream in a list, several at once where a backend handed over a batch.
+BatchSubscriber = Callable[[StreamName, list[bytes]], None]
 
 
 class ProcessState(StrEnum):
@@ -122,8 +125,8 @@ class OutputSink(ABC):
     @abstractmethod
     def write(self, stream: StreamName, data: bytes) -> None: ...
 
-    def deliver_direct(self, stream: StreamName, data: bytes) -> None:  # noqa: B027 - optional hook
-        """A direct read handed ``data`` to its only reader: tell the subscribers, buffer nothing.
+    def deliver_direct(self, stream: StreamName, chunks: list[bytes]) -> None:  # noqa: B027 - optional hook
+        """Direct reads handed ``chunks`` to the only reader: tell the subscribers, buffer nothing.
 
         Called by the backend while it still holds its source lock, so the order of chunks holds."""
 
@@ -290,7 +293,8 @@ class Process(OutputSink):
             "stderr": StreamBuffer("stderr", buffer_cap),
         }
         self._streams: dict[StreamName, StreamReader] = {}
-        self._subscribers: list[Subscriber] = []
+        # (callback, takes batches)
+        self._subscribers: list[tuple[Callable[[StreamName, Any], None], bool]] = []
         self._exit_callbacks: list[Callable[[Process], None]] = []
         self._discard_callbacks: list[Callable[[Process], None]] = []
         self._exited = _Latch()
@@ -444,6 +448,16 @@ class Process(OutputSink):
         still held. Callbacks run on pump threads and must be quick; they must not call back into
         this process. Returns a function that unsubscribes.
         """
+        return self._subscribe(callback, False, replay)
+
+    def subscribe_batches(self, callback: BatchSubscriber, *, replay: bool = True) -> Callable[[], None]:
+        """Like :meth:`subscribe`, but ``callback(stream, chunks)`` gets a list: the reads of a sole
+        reader come as one batch, which spares a subscriber that only counts a call per read."""
+        return self._subscribe(callback, True, replay)
+
+    def _subscribe(self, callback: Callable[[StreamName, Any], None], batches: bool,
+                   replay: bool) -> Callable[[], None]:
+        entry = (callback, batches)
         # Hold the sources still while registering: no chunk may be in flight past a new subscriber.
         locks = [lock for b in self._buffers.values() if (lock := b.puller_lock) is not None]
         for lock in locks:
@@ -454,8 +468,8 @@ class Process(OutputSink):
                     chunks = [(seq, "stdout", data) for seq, data in self._buffers["stdout"].retained()]
                     chunks += [(seq, "stderr", data) for seq, data in self._buffers["stderr"].retained()]
                     for _, name, data in sorted(chunks, key=lambda c: c[0]):
-                        callback(name, data)  # type: ignore[arg-type]
-                self._subscribers.append(callback)
+                        callback(name, [data] if batches else data)  # type: ignore[arg-type]
+                self._subscribers.append(entry)
                 self.subscribed = True
                 for buffer in self._buffers.values():
                     if buffer.direct is not None:
@@ -466,8 +480,8 @@ class Process(OutputSink):
 
         def unsubscribe() -> None:
             with self._order:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
                     self.subscribed = bool(self._subscribers)
 
         return unsubscribe
@@ -500,18 +514,24 @@ class Process(OutputSink):
         buffer.wait_for_space()
         with self._order:
             seq = next(_seq)
-            for callback in self._subscribers:
+            for callback, batches in self._subscribers:
                 # A broken subscriber must not stop the output for the others.
                 with contextlib.suppress(Exception):
-                    callback(stream, data)
+                    callback(stream, [data] if batches else data)
             buffer.append(data, seq)
 
-    def deliver_direct(self, stream: StreamName, data: bytes) -> None:
+    def deliver_direct(self, stream: StreamName, chunks: list[bytes]) -> None:
+        joined: bytes | None = None
         with self._order:
-            next(_seq)
-            for callback in self._subscribers:
+            for callback, batches in self._subscribers:
+                if batches:
+                    arg: bytes | list[bytes] = chunks
+                else:
+                    if joined is None:
+                        joined = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                    arg = joined
                 with contextlib.suppress(Exception):
-                    callback(stream, data)
+                    callback(stream, arg)
 
     def has_space(self, stream: StreamName) -> bool:
         return self._buffers[stream].has_space()

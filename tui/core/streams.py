@@ -58,11 +58,14 @@ class DirectSource(Protocol):
     fd: int
     #: Counted up by every direct read and wait, so the backend can tell that a reader is active.
     pulls: int
-    #: While true, ``took`` hears of every direct read.
+    #: While true (and ``batch`` is ``None``), ``took`` hears of every direct read.
     watching: bool
+    #: While not ``None``, a direct read adds what it read here instead of calling ``took``, and calls
+    #: ``took(None)`` once it holds ``DIRECT_BATCH`` reads (the source hands the batch on at its own pace).
+    batch: list[bytes] | None
 
-    def took(self, data: bytes) -> None:
-        """A direct read took ``data`` (called holding ``lock``): tell subscribers, grow the pipe..."""
+    def took(self, data: bytes | None) -> None:
+        """A direct read took ``data``, or filled ``batch`` (``None``). Called holding ``lock``."""
         ...
 
     def wait(self, timeout: float) -> None:
@@ -80,6 +83,8 @@ DEFAULT_CAP = 4 * 1024 * 1024
 
 # Bound once: the fast path reads through it on every call.
 _read_fd = os.read
+# Reads a direct reader adds to its source's batch before handing it over (see ``DirectSource``).
+DIRECT_BATCH = 32
 
 # A reader's blocking wait wakes this often to look at its cancel event.
 _POLL = 0.1
@@ -428,7 +433,12 @@ class StreamReader:
                         break  # ended (fd -1) or failed: the general path ends the stream or reports
                     if data:
                         source.pulls += 1
-                        if source.watching:
+                        batch = source.batch
+                        if batch is not None:
+                            batch.append(data)
+                            if len(batch) >= DIRECT_BATCH:
+                                source.took(None)
+                        elif source.watching:
                             source.took(data)
                         # Without the condition's lock: only this path and the pump, both holding
                         # the source lock, move the end. ``_read`` sets index and offset for a

@@ -36,6 +36,12 @@ class Reactor:
         self._callbacks: dict[int, Callable[[], None]] = {}
         self._ticks: set[Callable[[], None]] = set()
         self._next_tick = 0.0
+        # Wakes a loop that sleeps with no tick due, when another thread asks for ticks.
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._epoll.register(self._wake_r, select.EPOLLIN)
+        self._sleeping = False  # the loop waits for events with no time limit
         #: False once the loop ended (it never should) or in a forked child, where the thread is gone.
         self.alive = True
         self._thread = threading.Thread(target=self._loop, name="native-io", daemon=True)
@@ -72,6 +78,11 @@ class Reactor:
         """Call ``callback`` every tick until :meth:`off_tick` (for slow re-checks)."""
         with self._lock:
             self._ticks.add(callback)
+            wake = self._sleeping and threading.current_thread() is not self._thread
+            self._sleeping = False
+        if wake:
+            with contextlib.suppress(OSError):  # full: a wake-up is pending anyway
+                os.write(self._wake_w, b"x")
 
     def off_tick(self, callback: Callable[[], None]) -> None:
         with self._lock:
@@ -85,11 +96,18 @@ class Reactor:
 
     def _run(self) -> None:
         while True:
+            with self._lock:
+                timeout = _TICK if self._ticks else -1
+                self._sleeping = timeout < 0
             try:
-                events = self._epoll.poll(_TICK if self._ticks else -1)
+                events = self._epoll.poll(timeout)
             except InterruptedError:
                 continue
             for fd, _ in events:
+                if fd == self._wake_r:
+                    with contextlib.suppress(OSError):
+                        os.read(self._wake_r, 4096)
+                    continue
                 with self._lock:
                     callback = self._callbacks.get(fd)
                 if callback is not None:
