@@ -240,6 +240,9 @@ class RunSpec:
     run_id: str = field(default_factory=new_run_id)
 
 
+_LATCH_STEP = 0.5
+
+
 class _Latch:
     """A one-way event: ``threading.Event`` without the Condition (two per run, and B2 measured
     their making and waking). A lock held from birth; ``set`` releases it and a waiter passes it on."""
@@ -267,9 +270,16 @@ class _Latch:
         """True once set; False when ``timeout`` passed first."""
         if self._open:
             return True
-        if not self._lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
-            return self._open
-        self._lock.release()  # pass it on to the next waiter
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._open:
+            # Bounded steps: a waiter that a signal handler's exception took out between taking the
+            # lock and passing it on must not leave the others blocked for good.
+            step = _LATCH_STEP if deadline is None else min(_LATCH_STEP, deadline - time.monotonic())
+            if step <= 0:
+                return False
+            if self._lock.acquire(timeout=step):
+                self._lock.release()  # pass it on to the next waiter
+                return True
         return True
 
 
