@@ -158,21 +158,55 @@ def test_run_output_is_live_not_held_until_exit(entries: Path) -> None:
         child.wait(10)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_a_signal_to_execdeck_run_ends_the_command_and_its_children(entries: Path, signum: int) -> None:
+def _run_ignoring_ctrl_c(entries: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``execdeck run`` of a command that ignores SIGINT; returns it and the command's group."""
     child = subprocess.Popen(
         [sys.executable, "-m", "tui", "run", "--entries", str(entries), "t:free",
          "sh -c 'trap \"\" INT; sleep 100 & echo $$; wait'"],
         stdout=subprocess.PIPE, cwd=ROOT, env={**os.environ, "EXECDECK_RECORDS": "off"})
     assert child.stdout is not None
-    group = int(child.stdout.readline())
-    child.send_signal(signum)
-    if signum == signal.SIGINT:
-        # The first ctrl+c goes to the command, which ignores it here; a second one ends everything.
+    return child, int(child.stdout.readline())
+
+
+def _end(child: subprocess.Popen[bytes], group: int) -> None:
+    """Whatever the test found, nothing it started outlives it."""
+    for pid in (child.pid, group):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL) if pid == group else os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        child.wait(10)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_to_execdeck_run_ends_the_command_and_its_children(entries: Path, signum: int) -> None:
+    child, group = _run_ignoring_ctrl_c(entries)
+    try:
+        child.send_signal(signum)
+        if signum == signal.SIGINT:
+            # The first ctrl+c goes to the command, which ignores it here; a second one ends everything.
+            deadline = time.monotonic() + 10
+            while child.poll() is None and time.monotonic() < deadline:
+                child.send_signal(signum)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(0.5)
+        assert child.wait(20) == 128 + signum
+        assert_no_group_survives([group])
+    finally:
+        _end(child, group)
+
+
+def test_a_burst_of_ctrl_c_ends_execdeck_run(entries: Path) -> None:
+    # Signals land while the handler of the previous one still runs: a handler that took a lock
+    # (threading.Event.set) deadlocked against itself and execdeck run hung for good.
+    child, group = _run_ignoring_ctrl_c(entries)
+    try:
         deadline = time.monotonic() + 10
         while child.poll() is None and time.monotonic() < deadline:
-            child.send_signal(signum)
+            for _ in range(200):
+                child.send_signal(signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(0.5)
-    assert child.wait(20) == 128 + signum
-    assert_no_group_survives([group])
+                child.wait(0.2)
+        assert child.wait(20) == 128 + signal.SIGINT
+        assert_no_group_survives([group])
+    finally:
+        _end(child, group)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import docker
@@ -119,6 +121,28 @@ def test_a_signal_cancels_the_script_and_ends_its_processes(tmp_path: Path, sign
     assert out == b"", "the script went on after the signal"
     assert b"Traceback" not in err
     assert wait_no_marked(deadline=0.5) == []
+
+
+def test_a_burst_of_ctrl_c_ends_the_script_cleanly(tmp_path: Path) -> None:
+    # Signals landing during the clean-up must not cut it short or end in a KeyboardInterrupt.
+    proc = _start_blocked(_script(tmp_path, BLOCKED_NATIVE))
+    try:
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            for _ in range(200):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(0.2)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 130, err
+        assert out == b"", "the script went on after the signal"
+        assert b"Traceback" not in err
+        assert wait_no_marked(deadline=0.5) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.mark.docker

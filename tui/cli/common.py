@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import signal
 import sys
-import threading
 from collections.abc import Iterator
 from types import FrameType
 
@@ -15,6 +14,21 @@ from tui.core.entries import LoadResult
 from tui.core.entries.loader import load_entries
 from tui.core.entries.paths import resolve_entry_paths
 from tui.core.records import attach_recorder
+
+
+class SignalFlag:
+    """A flag a signal handler sets: no lock, unlike ``threading.Event``. A handler runs between any
+    two bytecodes of the main thread, its own included: one that takes a lock deadlocks when a second
+    signal lands while the first holds it (a quick double ctrl+c hung ``execdeck run`` that way)."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
 
 
 class Interrupted(Exception):
@@ -45,7 +59,7 @@ def error(message: str) -> None:
 
 @contextlib.contextmanager
 def engine_session(
-    result: LoadResult, on_signal: threading.Event | None = None, source: str = "cli"
+    result: LoadResult, on_signal: SignalFlag | None = None, source: str = "cli"
 ) -> Iterator[Engine]:
     """An engine whose processes (and containers) all end when the block ends, however it ends.
 
@@ -61,10 +75,15 @@ def engine_session(
         error(recorder.problem)
     previous: dict[signal.Signals, object] = {}
 
+    raised: list[int] = []
+
     def handler(signum: int, frame: FrameType | None) -> None:
+        if raised:
+            return  # already on the way out: a burst of signals must not cut the clean-up short
         if signum == signal.SIGINT and on_signal is not None and not on_signal.is_set():
             on_signal.set()
             return
+        raised.append(signum)
         raise Interrupted(signum)
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -79,6 +98,9 @@ def engine_session(
                 signal.signal(sig, signal.SIG_IGN)
         engine.shutdown()
         recorder.close()
-        for sig, old in previous.items():
-            with contextlib.suppress(ValueError, TypeError):
-                signal.signal(sig, old)  # type: ignore[arg-type]
+        if not raised:
+            # An interrupted session ends the program: restoring Python's ctrl+c there would let the
+            # rest of a burst turn the exit code into a KeyboardInterrupt.
+            for sig, old in previous.items():
+                with contextlib.suppress(ValueError, TypeError):
+                    signal.signal(sig, old)  # type: ignore[arg-type]

@@ -86,7 +86,10 @@ def run(args: argparse.Namespace) -> int:
         binding = install_exec(sandbox, engine)
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
+            if len(received) > 1:
+                return  # already on the way out: a burst of signals must not cut the clean-up short
             if received:
+                received.append(signum)
                 raise Interrupted(received[0])  # a second signal: do not wait for the script any longer
             received.append(signum)
             sandbox.cancel()
@@ -104,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
                     # Again each time: a signal that came before the run began found nothing to cancel.
                     sandbox.cancel()
         finally:
+            # A second signal may have cut the first one's cancel short (it lands inside it): the
+            # script must be stopped before its processes are ended, or its wait() would just return.
+            sandbox.cancel()
             binding.close()
     if received:
         error("cancelled")

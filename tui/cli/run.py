@@ -10,10 +10,9 @@ import argparse
 import contextlib
 import signal
 import sys
-import threading
 from typing import BinaryIO
 
-from tui.cli.common import engine_session, error, load
+from tui.cli.common import SignalFlag, engine_session, error, load
 from tui.core.command import join_words
 from tui.core.errors import ExecError
 from tui.core.streams import StreamName
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         env[name] = value
     result = load(args)
-    interrupted = threading.Event()
+    interrupted = SignalFlag()
     with engine_session(result, on_signal=interrupted) as engine:
         executor = engine.get(args.id)
         try:

@@ -382,6 +382,10 @@ class Process(OutputSink):
         while not self._wait_exit(0.1):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
+        if cancel is not None and cancel.is_set():
+            # Cancelled as it ended (a script being stopped, whose processes are being ended): the
+            # caller must not go on as if its wait had simply returned.
+            raise Cancelled()
         status = self._exit
         assert status is not None
         if status.error is not None:
