@@ -35,14 +35,11 @@ from tui.core.errors import ErrorKind, ExecError, invalid
 
 StreamName = Literal["stdout", "stderr"]
 
-#: ``puller(timeout, size, may_bypass)``: move up to about ``size`` bytes from the source into the
-#: buffer, waiting at most ``timeout`` for them. Returns False at once when it cannot pull now (another
-#: thread is pulling, or no room), so the caller waits on the buffer instead; True when it pulled or
-#: waited. When ``may_bypass()`` (asked while the puller holds its source lock) is true, the caller is
-#: the only reader and nothing is buffered: the puller may then return the bytes it read instead of
-#: buffering them (a direct read, which the buffer only counts; subscribers still get the bytes).
-#: Never raises.
-Puller = Callable[[float, int, Callable[[], bool]], "bool | bytes"]
+#: ``puller(timeout, size)``: move up to about ``size`` bytes from the source into the buffer, waiting at
+#: most ``timeout`` for them. Returns False at once when it cannot pull now (another thread is pulling,
+#: or no room), so the caller waits on the buffer instead; True when it pulled or waited. Never raises.
+#: (A sole reader reads a :class:`DirectSource` itself, with no buffering: see ``StreamReader.read``.)
+Puller = Callable[[float, int], bool]
 
 
 class DirectSource(Protocol):
@@ -283,15 +280,9 @@ class StreamBuffer:
                     # Read the source ourselves rather than wait for a pump thread to hand it over.
                     self._cond.release()
                     try:
-                        pulled = puller(step, size, lambda: self._may_bypass(reader))
+                        pulled = puller(step, size)
                     finally:
                         self._cond.acquire()
-                    if isinstance(pulled, bytes):
-                        # A direct read: the bytes went straight to their only consumer.
-                        self._end += len(pulled)
-                        self._start = self._end
-                        reader.index, reader.offset, reader.position = self._first_index, 0, self._end
-                        return pulled
                     if pulled:
                         continue
                 self._waiting += 1
@@ -319,18 +310,6 @@ class StreamBuffer:
             reader = ref()
             if reader is not None:
                 reader.sole = sole
-
-    def _may_bypass(self, reader: StreamReader) -> bool:
-        """Whether ``reader`` may take output straight from the source (asked under the source lock,
-        so no append can race it): it is the only reader and nothing is buffered. Subscribers still get
-        the bytes (the backend hands them over, see ``OutputSink.deliver_direct``)."""
-        if self._chunks or reader.position != self._end:
-            return False
-        for ref in self._readers:
-            other = ref()
-            if other is not None and other is not reader and not other.closed:
-                return False
-        return True
 
     def _take(self, reader: StreamReader, size: int) -> bytes:
         if reader.index < self._first_index:
@@ -413,6 +392,7 @@ class StreamReader:
             size = DEFAULT_READ
         buffer = self._buffer
         source = buffer.direct
+        deadline: float | None = None
         if source is not None and self.sole:
             # The fast path, inline (B1 reads through it thousands of times a second, and every call
             # and lock showed): the only reader, nothing buffered, so up to ``size`` bytes straight
@@ -453,11 +433,21 @@ class StreamReader:
                 finally:
                     lock.release()
                 # Nothing there yet: a reader that caught up with its writer waits on the source
-                # itself (through the general path each wait cost ~20 us). A time limit or a cancel
-                # goes to the general path.
-                if timeout is not None or (cancel is not None and cancel.is_set()):
+                # itself (through the general path each wait cost ~20 us). A cancel goes to the
+                # general path, which raises it.
+                if cancel is not None and cancel.is_set():
                     break
-                source.wait(_POLL)
+                step = _POLL
+                if timeout is not None:
+                    if deadline is None:
+                        deadline = time.monotonic() + timeout
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return b""
+                    step = min(step, left)
+                source.wait(step)
+        if deadline is not None:
+            timeout = max(0.0, deadline - time.monotonic())
         return buffer._read(self, size, timeout, cancel)
 
     def close(self) -> None:

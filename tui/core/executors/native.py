@@ -103,7 +103,6 @@ class NativeBackend(ProcessBackend):
         self._popen: subprocess.Popen[bytes] | None = None
         self._stdin_lock = threading.Lock()
         self._stdin = -1  # our end of the child's stdin; -1 once closed
-        self._returncode: int | None = None
 
     def launch(self, sink: OutputSink) -> None:
         if not self.argv:
@@ -150,8 +149,7 @@ class NativeBackend(ProcessBackend):
     def _watch(self, name: StreamName, fd: int, sink: OutputSink) -> None:
         os.set_blocking(fd, False)
         pipe = _Pipe(name, fd, sink)
-        sink.set_puller(name, lambda timeout, size, may_bypass: self._pull(pipe, timeout, size, may_bypass),
-                        pipe.lock, direct=pipe)
+        sink.set_puller(name, lambda timeout, size: self._pull(pipe, timeout, size), pipe.lock, direct=pipe)
         reactor.reactor().add(pipe.fd, lambda: self._on_readable(pipe))
 
     def _on_readable(self, pipe: _Pipe) -> None:
@@ -173,23 +171,18 @@ class NativeBackend(ProcessBackend):
             pipe.lock.release()
         pipe.rearm()
 
-    def _pull(self, pipe: _Pipe, timeout: float, size: int, may_bypass: Callable[[], bool]) -> bool | bytes:
-        """Reader thread: read the pipe directly while waiting for output (see ``Puller``). The lock
-        is held for one read only; the wait for the pipe happens without it."""
+    def _pull(self, pipe: _Pipe, timeout: float, size: int) -> bool:
+        """Reader thread: read the pipe into the buffer while waiting for output (see ``Puller``). The
+        lock is held for one read only; the wait for the pipe happens without it."""
         if not pipe.lock.acquire(blocking=False):
             return False
         try:
             if pipe.closed:
                 return False
             pipe.pulls += 1
-            if may_bypass():
-                # The only reader and nothing buffered: hand the bytes over with no buffering at all.
-                data = pipe.read_direct(size)
-                if data is not None:
-                    return data if data else True
-            elif not pipe.sink.has_space(pipe.name):
+            if not pipe.sink.has_space(pipe.name):
                 return False
-            elif pipe.read_once():  # large reads win here (measured): fewer system calls
+            if pipe.read_once():  # large reads win here (measured): fewer system calls
                 return True
         except (OSError, ValueError):
             return False
@@ -227,7 +220,6 @@ class NativeBackend(ProcessBackend):
         return self._exit_info(self._popen.wait())
 
     def _exit_info(self, code: int) -> ExitInfo:
-        self._returncode = code
         if code < 0:
             return ExitInfo(code=None, signal=-code)
         return ExitInfo(code=code)
@@ -294,7 +286,6 @@ def _close_all(fds: list[int]) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
-
 
 
 class _Pipe:
@@ -384,14 +375,6 @@ class _Pipe:
         with contextlib.suppress(OSError, ValueError):
             poller.register(self.fd, select.POLLIN)
             poller.poll(max(0, int(timeout * 1000)))
-
-    def read_direct(self, size: int) -> bytes | None:
-        """A direct read on the general path: the bytes, ``None`` when nothing yet, ``b""`` at the end."""
-        self.flush()
-        data = self._read(size)
-        if data:
-            self.sink.deliver_direct(self.name, [data])
-        return data
 
     def read_once(self) -> bool:
         """Move one read's worth into the sink, or end the stream. False when nothing was there yet."""
