@@ -17,6 +17,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from benchmarks.pairs import paired_result
 from tui.core.engine import Engine
 from tui.core.entries.models import DOCKER_KIND, DockerSpec, Entry, LoadResult, Location
 from tui.core.executors.docker import DockerExecutor
@@ -56,11 +57,7 @@ def _cli(*args: str) -> list[str]:
 
 
 def _result(products: list[float], baselines: list[float], unit: str, *, time_ratio: bool) -> dict[str, Any]:
-    pairs = zip(products, baselines, strict=True)
-    ratio = statistics.median(p / b for p, b in pairs)
-    return {"ratio": round(ratio, 3), "product": round(statistics.median(products), 3 if time_ratio else 1),
-            "baseline": round(statistics.median(baselines), 3 if time_ratio else 1), "unit": unit,
-            "runs": len(products)}
+    return paired_result(products, baselines, unit, 3 if time_ratio else 1)
 
 
 def run_b4(runs: int = 20) -> dict[str, Any]:

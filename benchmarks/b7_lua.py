@@ -8,11 +8,11 @@ median of the pair ratios (product over baseline).
 
 from __future__ import annotations
 
-import statistics
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.pairs import paired_result
 from tui.core.engine import Engine
 from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
 from tui.lua.exec_module import install_exec
@@ -74,9 +74,7 @@ def run_b7(count: int = 200, runs: int = 11) -> dict[str, Any]:
     finally:
         binding.close()
         engine.shutdown()
-    ratio = statistics.median(p / b for p, b in zip(products, baselines, strict=True))
-    return {"ratio": round(ratio, 3), "product": round(statistics.median(products), 3),
-            "baseline": round(statistics.median(baselines), 3), "unit": "s", "runs": runs}
+    return paired_result(products, baselines, "s")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,13 @@ B1 and B2 ranged over +-20%, and the median of five still moved by 0.1 from run 
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.pairs import paired_result
 from tui.core.engine import Engine
 from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
 
@@ -74,9 +74,7 @@ def run_b1(mib: int = 256, runs: int = 9) -> dict[str, Any]:
         products, baselines = _pairs(product, baseline, runs)
     finally:
         engine.shutdown()
-    ratio = statistics.median(p / b for p, b in zip(products, baselines, strict=True))
-    return {"ratio": round(ratio, 3), "product": round(statistics.median(products), 3),
-            "baseline": round(statistics.median(baselines), 3), "unit": "GB/s", "runs": runs}
+    return paired_result(products, baselines, "GB/s")
 
 
 def run_b2(count: int = 200, runs: int = 9) -> dict[str, Any]:
@@ -102,9 +100,7 @@ def run_b2(count: int = 200, runs: int = 9) -> dict[str, Any]:
         products, baselines = _pairs(product, baseline, runs)
     finally:
         engine.shutdown()
-    ratio = statistics.median(p / b for p, b in zip(products, baselines, strict=True))
-    return {"ratio": round(ratio, 3), "product": round(statistics.median(products), 3),
-            "baseline": round(statistics.median(baselines), 3), "unit": "s", "runs": runs}
+    return paired_result(products, baselines, "s")
 
 
 _B3_PRODUCT = """

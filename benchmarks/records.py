@@ -8,12 +8,12 @@ median of the pairs; the order inside a pair alternates (see :func:`run_b1_recor
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks.native import MIB, _engine, stream_through_reader
+from benchmarks.pairs import paired_result
 from tui.core.records import RecordStore, attach_recorder
 
 
@@ -49,6 +49,4 @@ def run_b1_recording(mib: int = 256, runs: int = 8) -> dict[str, Any]:
         store.close()
         # The figure is only worth something if every run was really recorded, and in full.
         assert len(recorded) == runs and all(r.stdout_bytes == size and r.status == "ok" for r in recorded)
-    ratio = statistics.median(p / b for p, b in zip(products, baselines, strict=True))
-    return {"ratio": round(ratio, 3), "product": round(statistics.median(products), 3),
-            "baseline": round(statistics.median(baselines), 3), "unit": "GB/s", "runs": runs}
+    return paired_result(products, baselines, "GB/s")

@@ -1,0 +1,14 @@
+"""What every paired benchmark reports: the median of the product/baseline ratios of its pairs, so a
+noisy machine slows both sides of a pair alike, and the medians of each side."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+
+def paired_result(products: list[float], baselines: list[float], unit: str, digits: int = 3) -> dict[str, Any]:
+    """The figure of quality.md for pairs measured alternately: ``ratio`` is product over baseline."""
+    ratio = statistics.median(p / b for p, b in zip(products, baselines, strict=True))
+    return {"ratio": round(ratio, 3), "product": round(statistics.median(products), digits),
+            "baseline": round(statistics.median(baselines), digits), "unit": unit, "runs": len(products)}
