@@ -29,7 +29,7 @@ from tui.core.errors import ExecError
 from tui.core.executors.base import Executor as CoreExecutor
 from tui.core.process import Process as CoreProcess
 from tui.core.streams import StreamReader
-from tui.lua.pretty import format_number
+from tui.lua.pretty import format_number, plain_lua_type
 
 #: Text crossing into the engine: Lua strings are bytes and may not be UTF-8; surrogateescape keeps
 #: every byte (the native executor hands argv and env to the OS with the same error handler).
@@ -52,15 +52,7 @@ class ArgError(Exception):
 
 def lua_type_name(value: object) -> str:
     """The type name a Lua error message uses for ``value`` (a handle says what it is)."""
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, bytes):
-        return "string"
-    kind = lua54.lua_type(value)
+    kind = plain_lua_type(value) or lua54.lua_type(value)
     if kind is not None:
         return str(kind)
     if isinstance(value, Handle | Error):

@@ -92,6 +92,20 @@ class Inspector(Protocol):
         """Lua's ``type(value)``."""
 
 
+def plain_lua_type(value: object) -> str | None:
+    """The Lua type of a value lupa hands over as a Python one (nil, boolean, number, string); ``None``
+    for anything else (a Lua table or function, a Python object)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, bytes):
+        return "string"
+    return None
+
+
 class Pretty:
     """Renders values of one sandbox."""
 
@@ -102,14 +116,9 @@ class Pretty:
         self.options = options or PrettyOptions()
 
     def _lua_type(self, value: object) -> str:
-        if value is None:
-            return "nil"
-        if isinstance(value, bool):
-            return "boolean"
-        if isinstance(value, int | float):
-            return "number"
-        if isinstance(value, bytes):
-            return "string"
+        kind = plain_lua_type(value)
+        if kind is not None:
+            return kind
         if lua54.lua_type(value) is None:
             return "userdata"  # a Python object handed to Lua
         return self._inspector.lua_type(value)
