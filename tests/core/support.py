@@ -42,6 +42,11 @@ def assert_no_group_survives(pgids: list[int], deadline: float = 5.0) -> None:
     assert not alive, f"process groups left running: {alive}"
 
 
+def seq_output(first: int, last: int) -> bytes:
+    """What ``seq first last`` prints."""
+    return "".join(f"{i}\n" for i in range(first, last + 1)).encode()
+
+
 def read_all(reader: StreamReader, deadline: float = 30.0) -> bytes:
     """Everything ``reader`` gives until end of output; fails after ``deadline`` seconds."""
     out = b""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.support import EngineFactory, assert_no_group_survives, read_all
+from tests.core.support import EngineFactory, assert_no_group_survives, read_all, seq_output
 from tui.core.engine import Engine
 from tui.core.errors import ErrorKind, ExecError
 
@@ -195,7 +195,7 @@ def test_e17_output_read_after_wait_is_complete(engine: Engine) -> None:
     out = process.stream("stdout")
     process.start()
     assert process.wait().code == 0
-    expected = "".join(f"{i}\n" for i in range(1, 20001)).encode()
+    expected = seq_output(1, 20000)
     assert read_all(out) == expected
 
 

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from tests.core.support import EngineFactory, read_all
+from tests.core.support import EngineFactory, read_all, seq_output
 from tests.dockertools import poll_until
 from tui.core.engine import Engine
 from tui.core.errors import ErrorKind, ExecError
 from tui.core.process import Process
-from tui.core.streams import Cancelled, StreamReader
+from tui.core.streams import Cancelled
 
 
 def test_a_subscriber_sees_both_streams_in_arrival_order(engine: Engine) -> None:
@@ -40,7 +40,7 @@ def test_reading_from_one_reader_takes_nothing_from_another(engine: Engine) -> N
     lua_stream = process.stream("stdout")
     console = process.open_reader("stdout")
     process.start()
-    expected = "".join(f"{i}\n" for i in range(1, 1001)).encode()
+    expected = seq_output(1, 1000)
     assert read_all(lua_stream) == expected
     assert read_all(console) == expected
     process.wait()
@@ -190,7 +190,7 @@ def test_a_lone_reader_and_a_subscriber_both_get_every_byte_in_order(engine: Eng
     seen: list[bytes] = []
     process.subscribe(lambda stream, data: seen.append(data) if stream == "stdout" else None)
     process.start()
-    expected = "".join(f"{i}\n" for i in range(1, 200001)).encode()
+    expected = seq_output(1, 200000)
     assert read_all(reader) == expected  # the reader reads the pipe directly: nothing buffered for it
     process.wait()
     assert process.wait_done(10)
@@ -198,61 +198,54 @@ def test_a_lone_reader_and_a_subscriber_both_get_every_byte_in_order(engine: Eng
     assert process.buffer("stdout").total == len(expected)
 
 
-def _count(first: int, last: int) -> bytes:
-    return "".join(f"{i}\n" for i in range(first, last + 1)).encode()
+class _TwoParts:
+    """A writer that pauses after its first part (more than the 1 MiB after which the pipe grows and
+    stops reporting direct reads unless someone subscribed) until :meth:`flood` says go, and then
+    floods; its lone reader reads the pipe directly on a thread of its own."""
 
+    def __init__(self, engine: Engine) -> None:
+        self.process = engine.get("t:native").exec("sh -c 'seq 1 200000; read go; seq 200001 3000000'")
+        reader = self.process.stream("stdout")
+        self.process.start()
+        self.got: list[bytes] = []
+        self.thread = threading.Thread(target=lambda: self.got.append(read_all(reader, deadline=60)))
+        self.thread.start()
+        self.first_part = len(seq_output(1, 200000))
+        self.expected = seq_output(1, 3000000)
+        self._wait_for(self.first_part, "the first part")
 
-# The writer pauses after its first part (more than the 1 MiB after which the pipe grows and stops
-# reporting direct reads unless someone subscribed), until stdin says go; then it floods.
-_TWO_PARTS = "sh -c 'seq 1 200000; read go; seq 200001 3000000'"
+    def flood(self) -> None:
+        """Let the writer go on, and return once it is well into the flood."""
+        self.process.write_stdin(b"go\n")
+        self._wait_for(4 * self.first_part, "the flood")
 
-
-def _read_in_thread(reader: StreamReader) -> tuple[threading.Thread, list[bytes]]:
-    got: list[bytes] = []
-    thread = threading.Thread(target=lambda: got.append(read_all(reader, deadline=60)))
-    thread.start()
-    return thread, got
+    def _wait_for(self, total: int, what: str) -> None:
+        buffer = self.process.buffer("stdout")
+        poll_until(lambda: buffer.total >= total, 30, what, interval=0.001)
 
 
 def test_subscribers_joining_while_the_lone_reader_reads_the_pipe_get_every_later_byte(engine: Engine) -> None:
-    process = engine.get("t:native").exec(_TWO_PARTS)
-    reader = process.stream("stdout")
-    process.start()
-    thread, got = _read_in_thread(reader)
-    first_part = len(_count(1, 200000))
-    buffer = process.buffer("stdout")
-    poll_until(lambda: buffer.total >= first_part, 30, "the first part", interval=0.001)
+    run = _TwoParts(engine)
     quiet: list[bytes] = []  # joins while the writer waits: nothing is in flight
-    process.subscribe(lambda stream, data: quiet.append(data) if stream == "stdout" else None)
-    process.write_stdin(b"go\n")
-    poll_until(lambda: buffer.total >= 4 * first_part, 30, "the flood", interval=0.001)
+    run.process.subscribe(lambda stream, data: quiet.append(data) if stream == "stdout" else None)
+    run.flood()
     busy: list[bytes] = []  # joins while direct reads are in flight
-    process.subscribe(lambda stream, data: busy.append(data) if stream == "stdout" else None)
-    thread.join(60)
-    assert process.wait_done(10)
-    expected = _count(1, 3000000)
-    assert got == [expected]
-    assert b"".join(quiet) == expected[first_part:]
-    assert busy and expected.endswith(b"".join(busy))  # a gap-free tail: nothing lost, nothing twice
+    run.process.subscribe(lambda stream, data: busy.append(data) if stream == "stdout" else None)
+    run.thread.join(60)
+    assert run.process.wait_done(10)
+    assert run.got == [run.expected]
+    assert b"".join(quiet) == run.expected[run.first_part:]
+    assert busy and run.expected.endswith(b"".join(busy))  # a gap-free tail: nothing lost, nothing twice
 
 
 def test_a_reader_opened_while_another_reads_the_pipe_directly_gets_a_gap_free_tail(engine: Engine) -> None:
-    process = engine.get("t:native").exec(_TWO_PARTS)
-    first = process.stream("stdout")
-    process.start()
-    thread, got = _read_in_thread(first)
-    first_part = len(_count(1, 200000))
-    buffer = process.buffer("stdout")
-    poll_until(lambda: buffer.total >= first_part, 30, "the first part", interval=0.001)
-    process.write_stdin(b"go\n")
-    poll_until(lambda: buffer.total >= 4 * first_part, 30, "the flood", interval=0.001)
-    second = process.open_reader("stdout")
-    tail = read_all(second, deadline=60)
-    thread.join(60)
-    process.wait()
-    expected = _count(1, 3000000)
-    assert got == [expected]
-    assert tail and expected.endswith(tail)
+    run = _TwoParts(engine)
+    run.flood()
+    tail = read_all(run.process.open_reader("stdout"), deadline=60)
+    run.thread.join(60)
+    run.process.wait()
+    assert run.got == [run.expected]
+    assert tail and run.expected.endswith(tail)
 
 
 def test_a_subscriber_sees_what_the_lone_reader_took_while_the_process_still_runs(engine: Engine) -> None:
@@ -292,7 +285,7 @@ def test_a_second_reader_turns_direct_reads_off_and_misses_nothing_after_it_came
         got += chunk
     second = process.open_reader("stdout")
     process.write_stdin(b"go\n")
-    rest = "".join(f"{i}\n" for i in range(1001, 2001)).encode()
+    rest = seq_output(1001, 2000)
     assert read_all(second) == rest
     assert read_all(first) == rest
     process.wait()
