@@ -17,7 +17,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from benchmarks.pairs import paired_result
+from benchmarks.pairs import measure_pairs, paired_result
 from tui.core.engine import Engine
 from tui.core.entries.models import DOCKER_KIND, DockerSpec, Entry, LoadResult, Location
 from tui.core.executors.docker import DockerExecutor
@@ -94,10 +94,7 @@ def run_b4(runs: int = 20) -> dict[str, Any]:
 
     try:
         product()  # the first run connects to the daemon: not part of the figure
-        products, baselines = [], []
-        for _ in range(runs):
-            products.append(product())
-            baselines.append(baseline())
+        products, baselines = measure_pairs(product, baseline, runs)
     finally:
         engine.shutdown()
     result = _result(products, baselines, "s", time_ratio=True)
@@ -139,10 +136,7 @@ def run_b5(mib: int = 256, runs: int = 5) -> dict[str, Any]:
 
     try:
         product()
-        products, baselines = [], []
-        for _ in range(runs):
-            products.append(product())
-            baselines.append(baseline())
+        products, baselines = measure_pairs(product, baseline, runs)
     finally:
         engine.shutdown()
     return _result(products, baselines, "MB/s", time_ratio=False)

@@ -123,6 +123,11 @@ async def _measure_log(lines: list[str]) -> float:
     return elapsed
 
 
+def key_p95(latencies: list[float]) -> float:
+    """The 95th percentile of key-press latencies (ms); NaN with fewer than two."""
+    return statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 2 else float("nan")
+
+
 def run_b6(lines: int = 200_000, runs: int = 3) -> dict[str, Any]:
     """Run B6's pane half; returns the figures as ``benchmarks/results.json`` wants them."""
     data = make_lines(lines)
@@ -136,7 +141,7 @@ def run_b6(lines: int = 200_000, runs: int = 3) -> dict[str, Any]:
         baselines.append(lines / baseline_s)
         ratios.append(products[-1] / baselines[-1])
     _, latencies = asyncio.run(_measure_pane(data, keys=True))
-    p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 2 else float("nan")
+    p95 = key_p95(latencies)
     return {
         "ratio": round(statistics.median(ratios), 3),
         "product": round(statistics.median(products)),

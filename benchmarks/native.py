@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pairs import paired_result
+from benchmarks.pairs import measure_pairs, paired_result
 from tui.core.engine import Engine
 from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
 
@@ -25,14 +25,6 @@ def _engine() -> Engine:
     entry = Entry(id="bench:native", namespace="bench", name="native", kind=NATIVE_KIND,
                   location=Location(Path("bench")), spec=NativeSpec())
     return Engine(LoadResult(entries=(entry,)))
-
-
-def _pairs(product: Any, baseline: Any, runs: int) -> tuple[list[float], list[float]]:
-    products, baselines = [], []
-    for _ in range(runs):
-        products.append(product())
-        baselines.append(baseline())
-    return products, baselines
 
 
 def stream_through_reader(engine: Engine, size: int) -> float:
@@ -71,7 +63,7 @@ def run_b1(mib: int = 256, runs: int = 9) -> dict[str, Any]:
         return size / elapsed / 1e9
 
     try:
-        products, baselines = _pairs(product, baseline, runs)
+        products, baselines = measure_pairs(product, baseline, runs)
     finally:
         engine.shutdown()
     return paired_result(products, baselines, "GB/s")
@@ -97,7 +89,7 @@ def run_b2(count: int = 200, runs: int = 9) -> dict[str, Any]:
         return time.perf_counter() - start
 
     try:
-        products, baselines = _pairs(product, baseline, runs)
+        products, baselines = measure_pairs(product, baseline, runs)
     finally:
         engine.shutdown()
     return paired_result(products, baselines, "s")

@@ -4,7 +4,18 @@ noisy machine slows both sides of a pair alike, and the medians of each side."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from typing import Any
+
+
+def measure_pairs(product: Callable[[], float], baseline: Callable[[], float],
+                  runs: int) -> tuple[list[float], list[float]]:
+    """``runs`` pairs, product first in each: the figures of each side."""
+    products, baselines = [], []
+    for _ in range(runs):
+        products.append(product())
+        baselines.append(baseline())
+    return products, baselines
 
 
 def paired_result(products: list[float], baselines: list[float], unit: str, digits: int = 3) -> dict[str, Any]:
