@@ -156,6 +156,9 @@ def test_repl_tab(snap_compare: Any, console: ConsoleFactory) -> None:
         await pilot.press("1", "+", "1", "enter")
         view = app.query_one("ReplView")
         await wait_until(pilot, lambda: any(e.text == "2" for e in view.transcript.entries), "2")  # type: ignore[attr-defined]
+        # The editor keeps the keys after a chunk: the snapshot shows its cursor. (A CI run once drew it
+        # without: this names what went wrong where a pixel diff would not.)
+        await wait_until(pilot, lambda: view.editor.has_focus, "the editor to have the focus")  # type: ignore[attr-defined]
 
     assert snap_compare(themed(console, "execdeck-dark"), terminal_size=SIZE, run_before=steps("l", then=evaluate))
 
