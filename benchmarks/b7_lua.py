@@ -1,8 +1,10 @@
 """B7 (quality.md): 200 x ``exec("true")`` start and wait from Lua vs the same through the Python engine.
 
-Both sides use one engine over the same native entry; the Lua side is a script in a sandbox with the
-``exec`` module, so the figure is what the Lua boundary (argument checks, the glue functions, lupa's
-calls) adds to each create, start and wait. Pairs alternate which side goes first; the ratio is the
+Both sides use one engine over the same native entry; the Lua side is a script run as ``execdeck lua``
+runs one (a :class:`LocalLua`), so the figure is what the Lua boundary (argument checks, the glue
+functions, lupa's calls) adds to each create, start and wait. B7W (information) runs the same script in
+a Lua worker process, as the console's REPL does: there each create, start and wait is also a round trip
+over the channel to the engine's process. Pairs alternate which side goes first; the ratio is the
 median of the pair ratios (product over baseline).
 """
 
@@ -15,8 +17,9 @@ from typing import Any
 from benchmarks.pairs import paired_result
 from tui.core.engine import Engine
 from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
-from tui.lua.exec_module import install_exec
-from tui.lua.runtime import LuaSandbox
+from tui.lua.exec_service import ExecService
+from tui.lua.host import LocalLua, LuaHost, LuaWorker
+from tui.lua.runtime import DEFAULT_MAX_MEMORY
 
 SCRIPT = """
 local exec = require("exec")
@@ -37,16 +40,28 @@ def _engine() -> Engine:
 
 
 def run_b7(count: int = 200, runs: int = 11) -> dict[str, Any]:
-    """Seconds for ``count`` create-start-wait cycles of ``true`` from Lua, and from Python."""
+    """Seconds for ``count`` create-start-wait cycles of ``true`` from a script, and from Python."""
+    return _measure(LocalLua, count, runs)
+
+
+def run_b7_worker(count: int = 200, runs: int = 11) -> dict[str, Any]:
+    """The same from a Lua worker process (the console's REPL)."""
+    return _measure(LuaWorker, count, runs)
+
+
+def _measure(host: type[LuaHost], count: int, runs: int) -> dict[str, Any]:
     engine = _engine()
-    sandbox = LuaSandbox()
-    binding = install_exec(sandbox, engine)
+    service = ExecService(engine)
+    worker = host(service, {"max_memory": DEFAULT_MAX_MEMORY})
     script = SCRIPT % count
 
     def product() -> float:
         start = time.perf_counter()
-        sandbox.run_chunk(script, "=b7")
-        return time.perf_counter() - start
+        outcome = worker.command("run_chunk", script, "=b7")
+        elapsed = time.perf_counter() - start
+        if outcome[0] != "ok":
+            raise RuntimeError(f"the Lua side failed: {outcome}")
+        return elapsed
 
     def baseline() -> float:
         start = time.perf_counter()
@@ -72,7 +87,8 @@ def run_b7(count: int = 200, runs: int = 11) -> dict[str, Any]:
                 baselines.append(baseline())
                 products.append(product())
     finally:
-        binding.close()
+        worker.kill()
+        service.close()
         engine.shutdown()
     return paired_result(products, baselines, "s")
 

@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "B6": ("benchmarks.b6_pane", "run_b6", "lines/s ratio >= 1.0, key p95 < 100 ms"),
     "B6A": ("benchmarks.b6_app", "run_b6_app", "whole console, 2,000,000 lines: key p95 < 100 ms (information)"),
     "B7": ("benchmarks.b7_lua", "run_b7", "time ratio <= 1.2"),
+    "B7W": ("benchmarks.b7_lua", "run_b7_worker", "the REPL's worker process (information)"),
 }
 
 RESULTS = Path(__file__).resolve().parent / "results.json"

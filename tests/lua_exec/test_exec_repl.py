@@ -160,4 +160,6 @@ def test_close_ends_the_sessions_processes(session: Repl, created: list[Process]
     session.repl.close()
     assert _ended(created[0])
     assert created[1].state is ProcessState.CLOSED
-    assert session.repl.evaluate("ex:exec('true')").values == ["nil", "<userdata: Error>"]
+    after = session.repl.evaluate("ex:exec('true')")
+    assert not after.ok and after.values == [], "a closed session ran a chunk"
+    assert len(created) == 2, "a closed session created a process"

@@ -10,7 +10,8 @@ import pytest
 from tests.core.support import read_all
 from tui.core.engine import Engine
 from tui.core.process import Process
-from tui.lua.exec_module import ExecBinding, install_exec
+from tui.lua.exec_module import install_exec
+from tui.lua.exec_service import ExecService
 from tui.lua.runtime import LuaSandbox, LuaScriptError
 
 SETUP = """
@@ -22,12 +23,13 @@ s = p:stdout_stream()
 
 
 @pytest.fixture
-def lua(engine: Engine) -> Iterator[tuple[LuaSandbox, ExecBinding]]:
+def lua(engine: Engine) -> Iterator[tuple[LuaSandbox, ExecService]]:
     sandbox = LuaSandbox(max_memory=64 * 1024 * 1024)
-    binding = install_exec(sandbox, engine)
+    service = ExecService(engine)
+    install_exec(sandbox, service.call, service.notify)
     sandbox.run_chunk(SETUP)
-    yield sandbox, binding
-    binding.close(grace=0.5)
+    yield sandbox, service
+    service.close(grace=0.5)
 
 
 def _message(sandbox: LuaSandbox, call: str) -> bytes:
@@ -86,7 +88,7 @@ WRONG_TYPES = {
 
 @pytest.mark.parametrize(("call", "expected"), WRONG_TYPES.items(), ids=list(WRONG_TYPES))
 def test_a_wrong_argument_type_is_a_lua_error_naming_function_and_argument(
-    lua: tuple[LuaSandbox, ExecBinding], call: str, expected: str
+    lua: tuple[LuaSandbox, ExecService], call: str, expected: str
 ) -> None:
     sandbox, _ = lua
     message = _message(sandbox, call).decode()
@@ -94,7 +96,7 @@ def test_a_wrong_argument_type_is_a_lua_error_naming_function_and_argument(
     assert message == f"chunk:1: {expected}" or message.startswith(f"chunk:1: {expected}:"), message
 
 
-def test_an_uncaught_type_error_ends_the_script_with_the_script_line(lua: tuple[LuaSandbox, ExecBinding]) -> None:
+def test_an_uncaught_type_error_ends_the_script_with_the_script_line(lua: tuple[LuaSandbox, ExecService]) -> None:
     sandbox, _ = lua
     with pytest.raises(LuaScriptError) as caught:
         sandbox.run_chunk("local x = 1\nexec.get({})", "@script.lua")
@@ -102,7 +104,7 @@ def test_an_uncaught_type_error_ends_the_script_with_the_script_line(lua: tuple[
     assert "script.lua:2: in main chunk" in caught.value.traceback
 
 
-def test_numbers_are_accepted_where_strings_are_expected_as_lua_does(lua: tuple[LuaSandbox, ExecBinding]) -> None:
+def test_numbers_are_accepted_where_strings_are_expected_as_lua_does(lua: tuple[LuaSandbox, ExecService]) -> None:
     sandbox, _ = lua
     value, kind, message = sandbox.run_chunk("local v, e = exec.get(42) return v, e:kind(), e:message()")
     assert (value, kind, message) == (None, b"Internal", b"resource not found")
@@ -110,13 +112,13 @@ def test_numbers_are_accepted_where_strings_are_expected_as_lua_does(lua: tuple[
     assert (code, err) == (-1, None)
 
 
-def test_error_methods_ignore_extra_arguments(lua: tuple[LuaSandbox, ExecBinding]) -> None:
+def test_error_methods_ignore_extra_arguments(lua: tuple[LuaSandbox, ExecService]) -> None:
     sandbox, _ = lua
     values = sandbox.run_chunk("local _, e = exec.get('') return e:kind(1, 2), e.message(), e:retryable({})")
     assert values == (b"Invalid", b"resource id is required", False)
 
 
-def test_every_call_returns_two_values(lua: tuple[LuaSandbox, ExecBinding]) -> None:
+def test_every_call_returns_two_values(lua: tuple[LuaSandbox, ExecService]) -> None:
     sandbox, _ = lua
     counts = sandbox.run_chunk("""
         local q = ex:exec("echo hi")
@@ -128,7 +130,7 @@ def test_every_call_returns_two_values(lua: tuple[LuaSandbox, ExecBinding]) -> N
     assert counts == (2,) * 11
 
 
-def test_binary_round_trip_through_cat(lua: tuple[LuaSandbox, ExecBinding]) -> None:
+def test_binary_round_trip_through_cat(lua: tuple[LuaSandbox, ExecService]) -> None:
     sandbox, _ = lua
     data, code = sandbox.run_chunk("""
         local q = ex:exec("cat")
@@ -147,7 +149,7 @@ def test_binary_round_trip_through_cat(lua: tuple[LuaSandbox, ExecBinding]) -> N
     assert data == b"\xff\x00" and code == 0
 
 
-def test_reading_from_lua_takes_nothing_from_other_readers(lua: tuple[LuaSandbox, ExecBinding], engine: Engine) -> None:
+def test_reading_from_lua_takes_nothing_from_other_readers(lua: tuple[LuaSandbox, ExecService], engine: Engine) -> None:
     sandbox, _ = lua
     readers = []
 
@@ -173,7 +175,7 @@ def test_reading_from_lua_takes_nothing_from_other_readers(lua: tuple[LuaSandbox
     assert len(readers) == 1 and read_all(readers[0]) == expected
 
 
-def test_python_objects_expose_only_the_api(lua: tuple[LuaSandbox, ExecBinding]) -> None:
+def test_python_objects_expose_only_the_api(lua: tuple[LuaSandbox, ExecService]) -> None:
     sandbox, _ = lua
     for attribute in ("core", "_methods", "__class__", "reader", "serial", "streams", "__init__"):
         with pytest.raises(LuaScriptError) as caught:

@@ -12,8 +12,10 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Footer
 
+from tui.core.engine import Engine
+from tui.core.entries.models import LoadResult
 from tui.lua.history import History
-from tui.lua.repl import ReplEngine
+from tui.lua.session import make_repl
 from tui.ui.themes import DEFAULT_VARIABLES, apply_theme, register_themes
 from tui.ui.widgets.repl_editor import CompletionMenu, ReplEditor
 from tui.ui.widgets.repl_transcript import Entry, ReplTranscript
@@ -24,19 +26,21 @@ DEADLINE = 5.0
 
 
 class ReplApp(App[None]):
-    """Hosts one ReplView on a plain engine (no `exec` module); records the Evaluated messages."""
+    """Hosts one ReplView on the console's REPL session (a Lua worker process) over an engine with no
+    executors; records the Evaluated messages."""
 
     def __init__(self, history: History, theme: str = "execdeck-dark") -> None:
         super().__init__()
         self.history = history
         self.wanted_theme = theme
         self.evaluated: list[bool] = []
+        self.engine = Engine(LoadResult())
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(DEFAULT_VARIABLES)
 
     def compose(self) -> ComposeResult:
-        yield ReplView(lambda on_print: ReplEngine(on_print=on_print), history=self.history)
+        yield ReplView(lambda on_print: make_repl(self.engine, on_print), history=self.history)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -173,7 +177,7 @@ async def test_prints_of_a_long_running_chunk_arrive_while_it_runs(history: Hist
         await wait_for(pilot, lambda: app.evaluated == [False], "the cancelled chunk to end")
 
 
-async def test_reset_abandons_a_running_chunk_and_clears_globals(history: History) -> None:
+async def test_reset_ends_a_running_chunk_and_clears_globals(history: History) -> None:
     app = ReplApp(history)
     async with app.run_test(size=SIZE) as pilot:
         await enter(app, pilot, "y = 42")
@@ -189,7 +193,7 @@ async def test_reset_abandons_a_running_chunk_and_clears_globals(history: Histor
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert not app.view.running
-        assert "abandoned" in kinds(app)[-1][1]
+        assert "ended" in kinds(app)[-1][1]
         await enter(app, pilot, "2*3")
         assert kinds(app)[-1] == ("value", "6")
 

@@ -19,12 +19,16 @@ from tui.core.records import attach_recorder
 class SignalFlag:
     """A flag a signal handler sets: no lock, unlike ``threading.Event``. A handler runs between any
     two bytecodes of the main thread, its own included: one that takes a lock deadlocks when a second
-    signal lands while the first holds it (a quick double ctrl+c hung ``execdeck run`` that way)."""
+    signal lands while the first holds it (a quick double ctrl+c hung ``execdeck run`` that way).
+    ``signum`` is the first signal that set it."""
 
     def __init__(self) -> None:
         self._set = False
+        self.signum = 0
 
-    def set(self) -> None:
+    def set(self, signum: int = 0) -> None:
+        if not self._set:
+            self.signum = signum
         self._set = True
 
     def is_set(self) -> bool:
@@ -59,14 +63,18 @@ def error(message: str) -> None:
 
 @contextlib.contextmanager
 def engine_session(
-    result: LoadResult, on_signal: SignalFlag | None = None, source: str = "cli"
+    result: LoadResult, on_signal: SignalFlag | None = None, source: str = "cli", *, every_signal: bool = False
 ) -> Iterator[Engine]:
     """An engine whose processes (and containers) all end when the block ends, however it ends.
 
     SIGTERM and SIGHUP are turned into :class:`Interrupted` in the main thread (Python's default
     handling would skip ``finally`` and leave containers behind); so is SIGINT. When ``on_signal``
     is given, the first SIGINT (ctrl+c) only sets it and the caller decides what to do (pass it on to
-    the command); a second one, or SIGTERM or SIGHUP, ends everything.
+    the command); a second one, or SIGTERM or SIGHUP, ends everything. With ``every_signal``, SIGTERM and
+    SIGHUP only set ``on_signal`` too, and later signals are ignored: the caller ends in its own time.
+
+    Once a signal has arrived, Python's own handlers are not put back: the program is ending, and a late
+    signal of a burst must not become a KeyboardInterrupt (exit -2) on the way out.
     """
     engine = Engine(result, source=source)
     # Run records (EXECDECK_RECORDS chooses the file or `off`); a database problem is one notice, never a failed run.
@@ -80,9 +88,12 @@ def engine_session(
     def handler(signum: int, frame: FrameType | None) -> None:
         if raised:
             return  # already on the way out: a burst of signals must not cut the clean-up short
-        if signum == signal.SIGINT and on_signal is not None and not on_signal.is_set():
-            on_signal.set()
-            return
+        if on_signal is not None and (every_signal or signum == signal.SIGINT):
+            if not on_signal.is_set():
+                on_signal.set(signum)
+                return
+            if every_signal:
+                return
         raised.append(signum)
         raise Interrupted(signum)
 
@@ -98,7 +109,7 @@ def engine_session(
                 signal.signal(sig, signal.SIG_IGN)
         engine.shutdown()
         recorder.close()
-        if not raised:
+        if not raised and not (on_signal is not None and on_signal.is_set()):
             # An interrupted session ends the program: restoring Python's ctrl+c there would let the
             # rest of a burst turn the exit code into a KeyboardInterrupt.
             for sig, old in previous.items():

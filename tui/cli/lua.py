@@ -1,13 +1,15 @@
-"""``execdeck lua FILE [ARG ...]``: run a Lua script with the ``exec`` module (lua.md).
+"""``execdeck lua FILE [ARG ...]``: run a Lua script with the ``exec`` module.
 
 Exit codes: 0 when the script ends normally; 1 when it raises (Lua's message and traceback on stderr,
 never a Python traceback) or the file cannot be read; ``128+n`` when signal ``n`` (ctrl+c, SIGTERM,
-SIGHUP) cancelled it. At the end, whatever way it ends, executors are released and every process the
-script started is ended (SIGTERM, then SIGKILL after a grace), containers included.
+SIGHUP) cancelled it; 141 when the reader of our stdout went away (as a shell pipeline's writer ends).
+At the end, whatever way it ends, executors are released and every process the script started is ended
+(SIGTERM, then SIGKILL after a grace), containers included.
 
-The script runs on a worker thread so that the main thread is free to take signals: the first one
-cancels the script (its blocking ``exec`` calls return at once, its processes are ended), a second one
-stops waiting for a script stuck in a long C call (a pathological pattern) and exits anyway.
+A signal always ends the script within about half a second, even while it is stuck inside a C function
+(a backtracking pattern on a long string), where no cancel reaches it: the first signal cancels it, and
+a script that has not stopped by the deadline is abandoned (:class:`tui.lua.host.LocalLua`): its
+processes are ended and this process exits, which is what ends the stuck Lua for good.
 """
 
 from __future__ import annotations
@@ -17,14 +19,13 @@ import contextlib
 import os
 import signal
 import sys
-import threading
-from types import FrameType
 
-from tui.cli.common import Interrupted, engine_session, error, load
-from tui.lua.exec_module import install_exec
-from tui.lua.runtime import LuaCancelled, LuaSandbox, LuaScriptError
+from tui.cli.common import SignalFlag, engine_session, error, load
+from tui.lua.exec_service import ExecService
+from tui.lua.host import LocalLua, WorkerStopped
+from tui.lua.runtime import DEFAULT_MAX_MEMORY
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,17 +34,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 class _Stdout:
-    """``print`` lines to our stdout, byte-exact; a closed pipe silences the rest."""
+    """``print`` lines to our stdout, byte-exact; a reader that went away stops the script."""
 
     def __init__(self) -> None:
         self.broken = False
 
-    def __call__(self, line: str) -> None:
+    def __call__(self, lines: list[str]) -> None:
         if self.broken:
             return
+        # The sandbox decoded with surrogateescape: encoding back gives the script's exact bytes.
+        data = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
         try:
-            # The sandbox decoded with surrogateescape: encoding back gives the script's exact bytes.
-            sys.stdout.buffer.write(line.encode("utf-8", "surrogateescape") + b"\n")
+            sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         except (BrokenPipeError, OSError):
             self.broken = True
@@ -72,64 +74,54 @@ def run(args: argparse.Namespace) -> int:
     if script_args[:1] == ["--"]:
         script_args = script_args[1:]
     result = load(args)
-    sandbox = LuaSandbox(_Stdout(), print_errors="surrogateescape")
-    received: list[int] = []
-    outcome: list[BaseException] = []
-
-    def work() -> None:
+    stdout = _Stdout()
+    interrupted = SignalFlag()
+    options = {"max_memory": DEFAULT_MAX_MEMORY, "print_errors": "surrogateescape"}
+    outcome: tuple[object, ...] = ("ok",)
+    with engine_session(result, on_signal=interrupted, source="lua", every_signal=True) as engine:
+        service = ExecService(engine)
+        lua = LocalLua(service, options, stdout)
         try:
-            sandbox.run_file(args.file, script_args)
-        except LuaScriptError as exc:
-            outcome.append(exc)
-
-    with engine_session(result, source="lua") as engine:
-        binding = install_exec(sandbox, engine)
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            if len(received) > 1:
-                return  # already on the way out: a burst of signals must not cut the clean-up short
-            if received:
-                received.append(signum)
-                raise Interrupted(received[0])  # a second signal: do not wait for the script any longer
-            received.append(signum)
-            sandbox.cancel()
-
-        # Installed inside the session: its exit restores what was there before it.
-        for sig in _SIGNALS:
-            with contextlib.suppress(ValueError):  # not the main thread (tests calling run())
-                signal.signal(sig, on_signal)
-        worker = threading.Thread(target=work, name="lua-script", daemon=True)
-        worker.start()
-        try:
-            while worker.is_alive():
-                worker.join(0.1)
-                if received:
-                    # Again each time: a signal that came before the run began found nothing to cancel.
-                    sandbox.cancel()
+            outcome = lua.command(
+                "run_file", os.fspath(args.file), script_args, ["execdeck", "lua"],
+                cancel_if=lambda: interrupted.is_set() or stdout.broken,
+            )
+        except WorkerStopped as stopped:
+            outcome = ("stopped", str(stopped))
         finally:
-            # A second signal may have cut the first one's cancel short (it lands inside it): the
-            # script must be stopped before its processes are ended, or its wait() would just return.
-            sandbox.cancel()
-            binding.close()
-    if received:
+            lua.kill()
+            service.close()
+    if interrupted.is_set():
         error("cancelled")
-        return 128 + received[0]
-    if outcome:
-        failure = outcome[0]
-        assert isinstance(failure, LuaScriptError)
-        if isinstance(failure, LuaCancelled):
-            error("cancelled")
-            return 130
-        _report(failure)
+        return 128 + interrupted.signum
+    if stdout.broken:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    if outcome[0] == "ok":
+        return 0
+    if outcome[0] == "cancelled":
+        error("cancelled")
+        return 130
+    if outcome[0] == "stopped":
+        error(str(outcome[1]))
         return 1
-    return 0
+    _report(str(outcome[1]), str(outcome[2]))
+    return 1
 
 
-def _report(failure: LuaScriptError) -> None:
+def _silence_stdout() -> None:
+    """Our stdout's reader is gone: the interpreter's last flush at exit must not fail loudly."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _report(message: str, traceback: str) -> None:
     """The message and Lua traceback, as the standalone ``lua`` writes them."""
-    text = failure.traceback or failure.message
-    if not text.startswith(failure.message):
-        text = f"{failure.message}\n{text}"
+    text = traceback or message
+    if not text.startswith(message):
+        text = f"{message}\n{text}"
     with contextlib.suppress(OSError):
         sys.stderr.write(f"execdeck lua: {text}\n")
         sys.stderr.flush()

@@ -1,40 +1,36 @@
-"""The Lua ``exec`` module (executors spec, sections 5 to 7) over an :class:`~tui.core.engine.Engine`.
+"""The Lua ``exec`` module as a script sees it, in the Lua worker process.
 
-:func:`install_exec` registers ``require("exec")`` and the global ``errors`` table in one sandbox and
-returns the :class:`ExecBinding` that owns what the scripts of that sandbox create.
+:func:`install_exec` registers ``require("exec")`` and the global ``errors`` table in one sandbox. The
+engine is not here: every operation goes to the console's process as a call through ``call(op, *args)``
+(see :mod:`tui.lua.exec_service` for the other half and :mod:`tui.lua.worker` for the channel), which
+answers ``(status, value, error)``. Argument types are checked here, in Lua's terms, before anything is
+sent; the engine's objects are named by integer references.
 
-How a call crosses the boundary: ``proc:start()`` reads ``proc.start``, which is a small **Lua** function
-made by :data:`_GLUE` (see :class:`tui.lua.exec_objects.Handle`). It calls the Python implementation,
-which answers ``(status, a, b)``:
+How a call crosses the Lua boundary: ``proc:start()`` reads ``proc.start``, which is a small **Lua**
+function made by :data:`_GLUE` (see :class:`tui.lua.exec_objects.Handle`). It calls the Python
+implementation, which answers ``(status, a, b)``:
 
 * ``OK``: the Lua function returns ``a, b`` (``value, nil`` or ``nil, err``; never raises);
 * ``TYPE_ERROR``: a wrong argument type: ``error(a, 2)``, so the message carries the script's line;
-* ``CANCELLED``: the sandbox is being cancelled: ``error("cancelled")``, which ``pcall`` cannot keep
+* ``CANCELLED``: the run is being cancelled: ``error("cancelled")``, which ``pcall`` cannot keep
   (the sandbox re-raises it), so the chunk ends at once instead of acting on a fake failure.
 
 Raising Python exceptions into Lua is avoided on purpose: lupa hands them to Lua as userdata, not as the
 string a Lua author expects from ``pcall``.
 
-Blocking calls (``wait``, ``read``, ``write_stdin``) pass ``sandbox.cancel_event`` to the engine, which
-checks it at least every 0.1 s. Exit codes from ``wait()``: the program's code; ``-1`` when a native
-process died of a signal (also after ``opts.timeout`` or ``close()``, SAME); a container's ``128+n``
-after a signal (143 on SIGTERM, so 143 or 137 after ``opts.timeout``; 137 when its memory limit killed
-it).
+Exit codes from ``wait()``: the program's code; ``-1`` when a native process died of a signal (also after
+``opts.timeout`` or ``close()``, as the reference does); a container's ``128+n`` after a signal (143 on
+SIGTERM, so 143 or 137 after ``opts.timeout``; 137 when its memory limit killed it).
 """
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
 
-from tui.core.engine import Engine
 from tui.core.errors import ErrorKind, ExecError, internal
-from tui.core.executors.base import Executor as CoreExecutor
-from tui.core.process import KILL_GRACE, finish_off
-from tui.core.process import Process as CoreProcess
-from tui.core.streams import DEFAULT_READ, Cancelled
+from tui.core.streams import DEFAULT_READ
 from tui.lua.exec_objects import (
     ArgError,
     Error,
@@ -77,6 +73,24 @@ return out
 """
 
 
+class Cancelled(Exception):
+    """The console answered a call with "cancelled": the run is being cancelled."""
+
+
+Call = Callable[..., tuple[int, Any, Any]]
+"""``call(op, *args) -> (status, value, error)``: one operation in the console's process, where
+``error`` is ``None`` or ``(kind, message, details, retryable)``."""
+
+Notify = Callable[..., None]
+"""``notify(op, *args)``: tell the console something that needs no answer (``drop``)."""
+
+
+def error_from_wire(wire: tuple[str, str, dict[str, str], bool]) -> ExecError:
+    """An :class:`ExecError` from the plain tuple that crossed the channel."""
+    kind, message, details, retryable = wire
+    return ExecError(ErrorKind(kind), message, details, retryable=retryable)
+
+
 def _reply(call: Callable[..., Reply], error: Callable[[ExecError], Error]) -> Callable[..., Reply]:
     """Turn what an implementation raises into the ``(status, a, b)`` protocol (see module doc)."""
 
@@ -87,8 +101,6 @@ def _reply(call: Callable[..., Reply], error: Callable[[ExecError], Error]) -> C
             return (TYPE_ERROR, str(exc).encode(), None)
         except Cancelled:
             return (CANCELLED, None, None)
-        except ExecError as err:
-            return (OK, None, error(err))
         except Exception as exc:  # noqa: BLE001 - a Python exception must never reach a script as such
             return (OK, None, error(internal(f"internal error: {type(exc).__name__}: {exc}")))
 
@@ -96,25 +108,17 @@ def _reply(call: Callable[..., Reply], error: Callable[[ExecError], Error]) -> C
 
 
 class ExecBinding:
-    """The ``exec`` module of one sandbox: the executors and processes its scripts made.
+    """The ``exec`` module of one sandbox, over ``call``. Used by the sandbox's thread only.
 
-    Thread-safety: the ``_m_*`` implementations run on the sandbox's thread; :meth:`close`,
-    :meth:`end_processes`, :meth:`checkpoint` and :attr:`processes` may be called from any thread.
+    Handles that Lua lets go of are reported to the console (``drop``) with the next call, so that a long
+    REPL session does not keep every process it ever made.
     """
 
-    def __init__(self, sandbox: LuaSandbox, engine: Engine) -> None:
+    def __init__(self, sandbox: LuaSandbox, call: Call, notify: Notify) -> None:
         self.sandbox = sandbox
-        self.engine = engine
-        self._lock = threading.Lock()
-        self._serial = 0
-        # Processes not yet known to have ended, by run id, with their creation serial; an ended one
-        # drops out (its exit callback), so a long REPL session does not grow.
-        self._live: dict[str, tuple[int, CoreProcess]] = {}
-        # Processes whose wait() a cancel interrupted: they are closed and must not outlive the chunk.
-        self._interrupted: dict[int, CoreProcess] = {}
-        # Executors are only flags; weak, so a REPL that calls exec.get in a loop does not grow.
-        self._executors: weakref.WeakSet[CoreExecutor] = weakref.WeakSet()
-        self._closed = False
+        self._call = call
+        self._notify = notify
+        self._dropped: list[int] = []
         impls = {
             "get": self._m_get, "exec": self._m_exec, "release": self._m_release, "start": self._m_start,
             "wait": self._m_wait, "signal": self._m_signal, "write_stdin": self._m_write_stdin,
@@ -134,60 +138,27 @@ class ExecBinding:
         self._stream_methods = {"read": functions["read"], "close": functions["stream_close"]}
         self.module = lua.table_from({b"get": functions["get"]})
 
-    # -- lifetime ------------------------------------------------------------------------------
-
-    @property
-    def processes(self) -> list[CoreProcess]:
-        """Processes this binding created that have not been seen to end."""
-        with self._lock:
-            return [process for _, process in self._live.values()]
-
-    def checkpoint(self) -> int:
-        """A mark of "now": :meth:`end_processes` with it ends only the processes created after it."""
-        with self._lock:
-            return self._serial
-
-    def end_processes(self, since: int = 0, *, grace: float = KILL_GRACE, block: bool = True) -> None:
-        """End the processes created after ``since`` (and those whose ``wait()`` was cancelled).
-
-        Unstarted ones are closed; running ones get SIGTERM and, ``grace`` seconds later if still going,
-        SIGKILL (the whole group or container). With ``block`` false the SIGKILL step runs on a thread of
-        its own, so a REPL's worker returns at once.
-        """
-        with self._lock:
-            chosen = [p for serial, p in self._live.values() if serial > since]
-            chosen += [p for p in self._interrupted.values() if p not in chosen]
-            self._interrupted.clear()
-        for process in chosen:
-            process.close(False)
-        live = [p for p in chosen if p.started_at is not None]
-        if not live:
-            return
-        if block:
-            finish_off(live, grace)
-        else:
-            threading.Thread(target=finish_off, args=(live, grace), name="lua-end-processes", daemon=True).start()
-
-    def close(self, *, grace: float = KILL_GRACE, block: bool = True) -> None:
-        """Script end: release every executor handed out, end every process still going (idempotent)."""
-        with self._lock:
-            self._closed = True
-            executors = list(self._executors)
-        for executor in executors:
-            executor.release()
-        self.end_processes(0, grace=grace, block=block)
-
     # -- helpers ---------------------------------------------------------------------------------
 
     def _error(self, err: ExecError) -> Error:
         return Error(err, self.sandbox.to_lua)
 
-    def _fail(self, err: ExecError) -> Reply:
-        return (OK, None, self._error(err))
+    def _remote(self, op: str, *args: object) -> Reply:
+        """One operation in the console's process, as a reply to Lua."""
+        dropped = self._dropped
+        if dropped:
+            self._dropped = []
+            self._notify("drop", dropped)
+        status, value, wire = self._call(op, *args)
+        if status == CANCELLED:
+            # Said here too, not only by the console's cancel message (which may still be on its way), so
+            # that a pcall around this call cannot keep the script going.
+            self.sandbox.cancel()
+            raise Cancelled()
+        return (OK, value, None if wire is None else self._error(error_from_wire(wire)))
 
-    def _forget(self, process: CoreProcess) -> None:
-        with self._lock:
-            self._live.pop(process.run_id, None)
+    def _drop_later(self, ref: int) -> None:
+        self._dropped.append(ref)
 
     @staticmethod
     def _self(func: str, cls: type[Handle], args: tuple[object, ...]) -> Any:
@@ -198,22 +169,26 @@ class ExecBinding:
             f"bad self for '{func}' ({cls.__name__} expected, got {got}): call it with ':' as in {func}(...)"
         )
 
+    def _handle(self, reply: Reply, make: Callable[[int], Handle]) -> Reply:
+        status, ref, err = reply
+        if err is not None or ref is None:
+            return reply
+        handle = make(ref)
+        # The console keeps the engine's object until Lua lets go of this handle.
+        weakref.finalize(handle, self._drop_later, ref)
+        return (status, handle, None)
+
     # -- exec.get / executor ---------------------------------------------------------------------
 
     def _m_get(self, *args: object) -> Reply:
-        entry_id = check_string("exec.get", args, 1)
-        try:
-            core = self.engine.get(to_text(entry_id))
-        except ExecError as err:
-            return self._fail(err)
-        with self._lock:
-            self._executors.add(core)
-        return (OK, Executor(self._executor_methods, core), None)
+        entry_id = to_text(check_string("exec.get", args, 1))
+        return self._handle(self._remote("get", entry_id),
+                            lambda ref: Executor(self._executor_methods, ref, entry_id))
 
     def _m_exec(self, *args: object) -> Reply:
         executor: Executor = self._self("executor:exec", Executor, args)
         rest = args[1:]
-        command = check_string("executor:exec", rest, 1)
+        command = to_text(check_string("executor:exec", rest, 1))
         opts = rest[1] if len(rest) > 1 else None
         work_dir = env = timeout = None
         if opts is not None:
@@ -223,57 +198,41 @@ class ExecBinding:
             work_dir = check_opt_string("executor:exec", "work_dir", opts[b"work_dir"])  # type: ignore[index]
             env = check_env("executor:exec", opts[b"env"])  # type: ignore[index]
             timeout = check_seconds("executor:exec", "timeout", opts[b"timeout"])  # type: ignore[index]
-        core = executor.core.exec(to_text(command), work_dir=work_dir, env=env, timeout=timeout, source="lua")
-        with self._lock:
-            self._serial += 1
-            serial = self._serial
-            self._live[core.run_id] = (serial, core)
-        core.add_exit_callback(self._forget)
-        return (OK, Process(self._process_methods, core, serial), None)
+        reply = self._remote("exec", executor.ref, command, work_dir, env, timeout)
+        return self._handle(reply, lambda ref: Process(self._process_methods, ref, command))
 
     def _m_release(self, *args: object) -> Reply:
         executor: Executor = self._self("executor:release", Executor, args)
-        return (OK, executor.core.release(), None)
+        return self._remote("release", executor.ref)
 
     # -- process -------------------------------------------------------------------------------
 
     def _m_start(self, *args: object) -> Reply:
         process: Process = self._self("proc:start", Process, args)
-        process.core.start()
-        return (OK, True, None)
+        return self._remote("start", process.ref)
 
     def _m_wait(self, *args: object) -> Reply:
         process: Process = self._self("proc:wait", Process, args)
-        try:
-            status = process.core.wait(cancel=self.sandbox.cancel_event)
-        except Cancelled:
-            # wait() already closed it: nothing in Lua can reach it again, so it must not outlive the run.
-            with self._lock:
-                self._interrupted[process.serial] = process.core
-            raise
-        return (OK, status.lua_code, None)
+        return self._remote("wait", process.ref)
 
     def _m_signal(self, *args: object) -> Reply:
         process: Process = self._self("proc:signal", Process, args)
         signum = check_integer("proc:signal", args[1:], 1)
-        process.core.signal(signum)
-        return (OK, True, None)
+        return self._remote("signal", process.ref, signum)
 
     def _m_write_stdin(self, *args: object) -> Reply:
         process: Process = self._self("proc:write_stdin", Process, args)
         data = check_string("proc:write_stdin", args[1:], 1)
-        cancel = self.sandbox.cancel_event
-        process.core.write_stdin(data, cancel=cancel)
-        if cancel.is_set():
-            raise Cancelled()
-        return (OK, True, None)
+        return self._remote("write_stdin", process.ref, data)
 
     def _stream(self, func: str, name: str, args: tuple[object, ...]) -> Reply:
         process: Process = self._self(func, Process, args)
-        reader = process.core.stream("stdout" if name == "stdout" else "stderr")
-        known = process.streams.get(name)
-        if known is None or known.reader is not reader:
-            known = process.streams[name] = Stream(self._stream_methods, reader, process)
+        status, ref, err = self._remote("stream", process.ref, name)
+        if err is not None or ref is None:
+            return (status, ref, err)
+        known = process.streams.get(ref)
+        if known is None:
+            known = process.streams[ref] = Stream(self._stream_methods, ref, name, process)
         return (OK, known, None)
 
     def _m_stdout_stream(self, *args: object) -> Reply:
@@ -285,34 +244,25 @@ class ExecBinding:
     def _m_proc_close(self, *args: object) -> Reply:
         process: Process = self._self("proc:close", Process, args)
         force = lua_truthy(args[1]) if len(args) > 1 else False
-        process.core.close(force)
-        if process.core.started_at is None:
-            self._forget(process.core)  # never started: it will never report an end
-        return (OK, True, None)
+        return self._remote("close", process.ref, force)
 
     # -- stream --------------------------------------------------------------------------------
 
     def _m_read(self, *args: object) -> Reply:
         stream: Stream = self._self("stream:read", Stream, args)
         size = check_integer("stream:read", args[1:], 1, default=DEFAULT_READ)
-        data = stream.reader.read(size, cancel=self.sandbox.cancel_event)
-        return (OK, data, None)
+        return self._remote("read", stream.ref, size)
 
     def _m_stream_close(self, *args: object) -> Reply:
         stream: Stream = self._self("stream:close", Stream, args)
-        try:
-            stream.reader.close()
-        except ExecError as err:
-            return (OK, False, self._error(err))  # SAME: a second close is `false, err`, not `nil, err`
-        return (OK, True, None)
+        status, value, err = self._remote("stream_close", stream.ref)
+        # SAME: a second close is `false, err`, not `nil, err`.
+        return (status, False if err is not None else value, err)
 
 
-def install_exec(sandbox: LuaSandbox, engine: Engine) -> ExecBinding:
-    """Make ``require("exec")`` and the ``errors`` global available in ``sandbox``, over ``engine``.
-
-    Returns the binding; call :meth:`ExecBinding.close` when the script (or REPL session) ends.
-    """
-    binding = ExecBinding(sandbox, engine)
+def install_exec(sandbox: LuaSandbox, call: Call, notify: Notify) -> ExecBinding:
+    """Make ``require("exec")`` and the ``errors`` global available in ``sandbox``, over ``call``."""
+    binding = ExecBinding(sandbox, call, notify)
     sandbox.register_module("exec", lambda _sandbox: binding.module)
     sandbox.set_global("errors", {"INVALID": ErrorKind.INVALID.value, "INTERNAL": ErrorKind.INTERNAL.value})
     return binding

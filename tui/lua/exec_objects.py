@@ -26,9 +26,6 @@ from typing import Any, ClassVar
 from lupa import lua54
 
 from tui.core.errors import ExecError
-from tui.core.executors.base import Executor as CoreExecutor
-from tui.core.process import Process as CoreProcess
-from tui.core.streams import StreamReader
 from tui.lua.pretty import format_number, plain_lua_type
 
 #: Text crossing into the engine: Lua strings are bytes and may not be UTF-8; surrogateescape keeps
@@ -228,49 +225,53 @@ class Handle:
 
 
 class Executor(Handle):
-    """What ``exec.get(id)`` returns: ``executor:exec(cmd, opts)``, ``executor:release()``."""
+    """What ``exec.get(id)`` returns: ``executor:exec(cmd, opts)``, ``executor:release()``.
+
+    ``ref`` names the engine's executor in the console's process (see :mod:`tui.lua.exec_service`).
+    """
 
     __lua_allowed__ = frozenset({"exec", "release"})
-    __slots__ = ("core",)
+    __slots__ = ("entry_id", "ref")
 
-    def __init__(self, methods: dict[str, Any], core: CoreExecutor) -> None:
+    def __init__(self, methods: dict[str, Any], ref: int, entry_id: str) -> None:
         super().__init__(methods)
-        self.core = core
+        self.ref = ref
+        self.entry_id = entry_id
 
     def __str__(self) -> str:
-        return f"exec.Executor: {self.core.id}"
+        return f"exec.Executor: {self.entry_id}"
 
 
 class Process(Handle):
-    """What ``executor:exec`` returns (section 5 of the executors spec)."""
+    """What ``executor:exec`` returns: ``start``, ``wait``, ``signal``, ``write_stdin``, the streams, ``close``."""
 
     __lua_allowed__ = frozenset({
         "start", "wait", "signal", "write_stdin", "stdout_stream", "stderr_stream", "close",
     })
-    __slots__ = ("core", "serial", "streams")
+    __slots__ = ("command", "ref", "streams")
 
-    def __init__(self, methods: dict[str, Any], core: CoreProcess, serial: int) -> None:
+    def __init__(self, methods: dict[str, Any], ref: int, command: str) -> None:
         super().__init__(methods)
-        self.core = core
-        #: Creation order within the binding (to end the processes a cancelled chunk started).
-        self.serial = serial
-        #: The Stream handle per stream name, so a second ``stdout_stream()`` is the same value in Lua.
-        self.streams: dict[str, Stream] = {}
+        self.ref = ref
+        self.command = command
+        #: The Stream handle per stream reference, so a second ``stdout_stream()`` is the same value in Lua.
+        self.streams: dict[int, Stream] = {}
 
     def __str__(self) -> str:
-        return f"exec.Process: {self.core.spec.command} ({self.core.state.value})"
+        return f"exec.Process: {self.command}"
 
 
 class Stream(Handle):
     """What ``proc:stdout_stream()`` / ``proc:stderr_stream()`` return: ``read(size)``, ``close()``."""
 
     __lua_allowed__ = frozenset({"read", "close"})
-    __slots__ = ("process", "reader")
+    __slots__ = ("name", "process", "ref")
 
-    def __init__(self, methods: dict[str, Any], reader: StreamReader, process: Process) -> None:
+    def __init__(self, methods: dict[str, Any], ref: int, name: str, process: Process) -> None:
         super().__init__(methods)
-        self.reader = reader
+        self.ref = ref
+        self.name = name
         self.process = process
 
     def __str__(self) -> str:
-        return f"exec.Stream: {self.reader.name} of {self.process.core.spec.command}"
+        return f"exec.Stream: {self.name} of {self.process.command}"

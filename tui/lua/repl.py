@@ -1,9 +1,8 @@
 """The REPL engine: evaluation, completeness, results, completion. No UI in it.
 
-The console's REPL tab is a thin view: it sends an input to :meth:`ReplEngine.evaluate` on a worker
-thread, shows the :class:`ReplResult`, and calls :meth:`ReplEngine.cancel` (from any thread) on ctrl+c.
-A chunk stuck in a long C call cannot be cancelled; :meth:`ReplEngine.reset` then gives a fresh runtime at
-once without waiting for the stuck one (its worker thread finishes, or not, on its own).
+A :class:`ReplEngine` runs in the process that owns its sandbox: the console's REPL runs one inside a Lua
+worker process (:mod:`tui.lua.worker`), where a chunk stuck in a long C call, which no cancel can reach,
+ends with the process (:mod:`tui.lua.session`). Tests use it directly.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from tui.lua.completion import complete as complete_names
 from tui.lua.pretty import Pretty, PrettyOptions
@@ -32,7 +32,9 @@ class ReplResult:
 
     ``output``: the ``print`` lines, in order. ``values``: each returned value pretty-printed (empty when
     the input ended with ``;`` or returned nothing). ``error`` and ``traceback``: Lua's message and
-    traceback when it failed. ``cancelled``: it was stopped by :meth:`ReplEngine.cancel`.
+    traceback when it failed. ``cancelled``: it was stopped by :meth:`ReplEngine.cancel`. ``restarted``: the
+    session's runtime had to be replaced (a chunk that did not stop when cancelled, or a runtime that
+    died): its globals are gone, and ``error`` says why.
     """
 
     output: list[str] = field(default_factory=list)
@@ -40,11 +42,39 @@ class ReplResult:
     error: str | None = None
     traceback: str = ""
     cancelled: bool = False
+    restarted: bool = False
 
     @property
     def ok(self) -> bool:
         """Whether the input ran to its end."""
         return self.error is None and not self.cancelled
+
+
+def chunk_is_complete(compile_error: Callable[[str], str | None], text: str) -> bool:
+    """False when ``text`` only needs more lines: as an expression and as a statement, either compiles or
+    fails for a reason other than reaching the end (Lua's message then ends in ``<eof>``)."""
+    as_expression = compile_error("return " + text)
+    if as_expression is None:
+        return True
+    as_statement = compile_error(text)
+    if as_statement is None:
+        return True
+    return not (as_statement.endswith("<eof>") or as_expression.endswith("<eof>"))
+
+
+class ReplSession(Protocol):
+    """What the console's REPL view needs of a session: :class:`ReplEngine` in this process, or
+    :class:`tui.lua.session.ExecRepl` over a Lua worker process."""
+
+    def evaluate(self, text: str) -> ReplResult: ...
+
+    def is_complete(self, text: str) -> bool: ...
+
+    def complete(self, text: str, cursor: int) -> list[str]: ...
+
+    def cancel(self) -> None: ...
+
+    def reset(self) -> None: ...
 
 
 class _Session:
@@ -61,7 +91,9 @@ class ReplEngine:
 
     ``setup(sandbox)`` runs on every fresh sandbox (at start and after :meth:`reset`) to register
     built-in modules and globals; :meth:`register_module` is a shortcut recorded the same way.
-    ``on_print`` (optional) also receives each ``print`` line as it happens, from the evaluating thread.
+    ``on_print`` (optional) receives each ``print`` line as it happens, from the evaluating thread; without
+    it the lines are collected in the :class:`ReplResult`. ``print_errors`` goes to every
+    :class:`LuaSandbox` (see there).
     """
 
     def __init__(
@@ -72,7 +104,9 @@ class ReplEngine:
         max_memory: int = DEFAULT_MAX_MEMORY,
         module_dir: str | os.PathLike[str] | None = None,
         pretty_options: PrettyOptions | None = None,
+        print_errors: str = "replace",
     ) -> None:
+        self._print_errors = print_errors
         self._setups: list[Callable[[LuaSandbox], None]] = [setup] if setup is not None else []
         self._on_print = on_print
         self._max_memory = max_memory
@@ -107,13 +141,7 @@ class ReplEngine:
         """False when the input only needs more lines: Lua's compile error ends in ``<eof>``."""
         session = self._session
         with session.lock:
-            as_expression = session.sandbox.compile_error("return " + text, CHUNKNAME)
-            if as_expression is None:
-                return True
-            as_statement = session.sandbox.compile_error(text, CHUNKNAME)
-        if as_statement is None:
-            return True
-        return not (as_statement.endswith("<eof>") or as_expression.endswith("<eof>"))
+            return chunk_is_complete(lambda source: session.sandbox.compile_error(source, CHUNKNAME), text)
 
     def evaluate(self, text: str) -> ReplResult:
         """Run one input: as ``return <input>`` when that compiles (so expressions show their value),
@@ -162,11 +190,16 @@ class ReplEngine:
         holder: list[_Session] = []
 
         def emit(line: str) -> None:
-            holder[0].output.append(line)
+            # Kept for the result only when nobody takes the lines as they come: a chunk that prints
+            # forever must not grow a list forever.
             if self._on_print is not None:
                 self._on_print(line)
+            else:
+                holder[0].output.append(line)
 
-        session = _Session(LuaSandbox(emit, max_memory=self._max_memory, module_dir=self._module_dir))
+        session = _Session(LuaSandbox(
+            emit, max_memory=self._max_memory, module_dir=self._module_dir, print_errors=self._print_errors,
+        ))
         holder.append(session)
         for setup in self._setups:
             setup(session.sandbox)

@@ -9,8 +9,9 @@ How the app uses it::
 
 Evaluation runs on a thread worker (``exit_on_error=False``), one chunk at a time: while a chunk runs, Enter
 is refused (the text stays in the editor, which stays editable, and the status line says why), ``ctrl+c``
-cancels the chunk and ``ctrl+r`` abandons it with a fresh session. ``print`` lines reach the transcript in
-batches every 50 ms while the chunk runs.
+cancels the chunk and ``ctrl+r`` replaces the session with a fresh one, ending a running chunk at once.
+A chunk that does not stop when cancelled (stuck in a C function) costs the session its runtime: the
+transcript says so. ``print`` lines reach the transcript in batches every 50 ms while the chunk runs.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from textual.widgets import Label, OptionList, TextArea
 from textual.worker import Worker, WorkerState
 
 from tui.lua.history import History
-from tui.lua.repl import ReplEngine, ReplResult
-from tui.lua.runtime import DEFAULT_MAX_MEMORY, LuaSandbox
+from tui.lua.repl import ReplResult, ReplSession
+from tui.lua.runtime import DEFAULT_MAX_MEMORY
 from tui.ui.widgets.repl_editor import MAX_EDITOR_LINES, CompletionMenu, EnterDecision, PromptGutter, ReplEditor
 from tui.ui.widgets.repl_transcript import Entry, ReplTranscript
 
-EngineFactory = Callable[[Callable[[str], None]], ReplEngine]
-"""Makes the session's engine; its argument is the ``on_print`` callback (called from the worker thread)."""
+EngineFactory = Callable[[Callable[[str], None]], ReplSession]
+"""Makes the session's engine; its argument is the ``on_print`` callback (called from a thread that is not
+the UI's, only for the current session's chunks)."""
 
 SANDBOX_NOTE = f"sandbox: exec only · no io/os/debug · memory cap {DEFAULT_MAX_MEMORY // (1024 * 1024)} MiB"
 """What the status line says about where Lua runs."""
@@ -108,12 +110,7 @@ class ReplView(Container):
         self._pending: deque[str] = deque(maxlen=MAX_PRINTS_PER_FLUSH)
         self._pending_dropped = 0
         self._run_printed = 0
-        # The thread whose prints belong to the current chunk; a chunk abandoned by reset prints nowhere.
-        self._eval_thread: int | None = None
         self._worker: Worker[ReplResult] | None = None
-        self._run_token: object | None = None
-        # Chunks abandoned by a reset, with their sandbox: cancelled again every tick until they end.
-        self._abandoned: list[tuple[Worker[ReplResult], LuaSandbox]] = []
         self._busy = False
         self._cancel_requested = False
         self._started_at = 0.0
@@ -124,7 +121,7 @@ class ReplView(Container):
         self._engine = make_engine(self._on_print)
 
     @property
-    def engine(self) -> ReplEngine:
+    def engine(self) -> ReplSession:
         """The session's engine."""
         return self._engine
 
@@ -206,21 +203,17 @@ class ReplView(Container):
             self._run_printed = 0
         self.add_class("-running")
 
-        token = self._run_token = object()
+        engine = self._engine
 
         def evaluate() -> ReplResult:
-            if self._run_token is token:  # not abandoned by a reset before this thread got going
-                self._eval_thread = threading.get_ident()
-            return self._engine.evaluate(chunk)
+            return engine.evaluate(chunk)
 
         self._worker = self.run_worker(evaluate, name="repl-eval", group="repl", thread=True,
                                        exit_on_error=False, description=chunk[:60])
         self._show_state()
 
     def _on_print(self, line: str) -> None:
-        """``print`` from Lua (the worker thread): held for the next flush."""
-        if threading.get_ident() != self._eval_thread:
-            return
+        """``print`` from Lua (a background thread): held for the next flush."""
         with self._lock:
             self._run_printed += 1
             if len(self._pending) == MAX_PRINTS_PER_FLUSH:
@@ -239,12 +232,6 @@ class ReplView(Container):
             self.transcript.add(entries)
 
     def _tick(self) -> None:
-        for abandoned in list(self._abandoned):
-            worker, sandbox = abandoned
-            if worker.is_finished:
-                self._abandoned.remove(abandoned)
-            else:
-                sandbox.cancel()  # a chunk abandoned before its run started is stopped once it starts
         if self._busy:
             self._flush_prints()
             if self._cancel_requested:
@@ -272,7 +259,11 @@ class ReplView(Container):
         with self._lock:
             printed = self._run_printed
         entries = [Entry("output", line) for line in result.output[printed:]]  # if the factory ignored on_print
-        if result.cancelled:
+        if result.restarted:
+            if result.cancelled:
+                entries.append(Entry("cancelled", "cancelled"))
+            entries.append(Entry("note", f"— {result.error}: fresh Lua session, globals cleared —"))
+        elif result.cancelled:
             entries.append(Entry("cancelled", "cancelled"))
         elif result.error is not None:
             entries.append(Entry("error", result.error, result.traceback))
@@ -286,7 +277,6 @@ class ReplView(Container):
         self._worker = None
         self._busy = False
         self._cancel_requested = False
-        self._eval_thread = None
         self.remove_class("-running")
         self._show_state()
 
@@ -313,18 +303,15 @@ class ReplView(Container):
         self.action_interrupt()
 
     def action_reset(self) -> None:
-        """ctrl+r: a fresh Lua session (globals gone); a running chunk is abandoned, not waited for."""
+        """ctrl+r: a fresh Lua session (globals gone); a running chunk ends with the old one, unwaited."""
         abandoned = self._busy
-        if abandoned and self._worker is not None:
-            self._abandoned.append((self._worker, self._engine.sandbox))
-        self._run_token = None
         self._engine.reset()
         with self._lock:
             self._pending.clear()
             self._pending_dropped = 0
         if abandoned:
             self._end_run()
-        note = "fresh Lua session: globals cleared" + (" (the running chunk was abandoned)" if abandoned else "")
+        note = "fresh Lua session: globals cleared" + (" (the running chunk was ended)" if abandoned else "")
         self.transcript.add([Entry("note", f"— {note} —")])
         if abandoned:
             self.post_message(self.Evaluated(False))
