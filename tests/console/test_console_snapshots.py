@@ -38,9 +38,14 @@ def steps(*keys: str, then: Callable[[ExecdeckApp, Pilot[Any]], Awaitable[None]]
         if then is not None:
             await then(app, pilot)
         await pilot.pause(0.3)
-        # A blinking cursor is visible or not depending on timing: hide it in every editor.
+        # A blinking cursor is visible or not depending on timing: stop the blink in every editor, so a focused
+        # one shows its cursor steadily. TextArea caches its lines under a key that leaves the cursor out once
+        # blinking is off, so a line drawn in the blink's dark phase would be reused without the cursor (that
+        # was the "editor lost its focus" seen under load: it had the focus): drop the cache.
         for widget in app.screen.query("Input, TextArea"):
             widget.cursor_blink = False  # type: ignore[attr-defined]
+            widget.notify_style_update()
+            widget.refresh()
         await pilot.pause()
 
     return run_before

@@ -208,3 +208,25 @@ def test_sigterm_to_the_console_ends_its_runs(console: Console) -> None:
         time.sleep(0.1)
     assert not console.alive(), "the console ended on SIGTERM"
     assert not wait_gone(children), "no run of the console is left"
+
+
+def test_a_repl_chunk_stuck_in_a_c_function_is_cancelled_and_quitting_while_stuck_exits(console: Console) -> None:
+    stuck = 'string.rep("a", 20000):find(".-.-.-.-b")'
+    console.keys("F3")
+    console.wait_for(lambda s: "lua>" in s and "sandbox" in s, "the REPL")
+    console.type(stuck)
+    console.keys("Enter")
+    console.wait_for(lambda s: "running…" in s, "the chunk to run")
+    console.keys("C-c")
+    console.wait_for(lambda s: "did not stop" in s and "ready" in s, "the stuck chunk to be ended")
+    console.type(stuck)
+    console.keys("Enter")
+    console.wait_for(lambda s: "running…" in s, "the second chunk to run")
+    children = console.children()
+    assert children, "the REPL's Lua runtime is a child of the console"
+    console.keys("C-q")
+    deadline = time.monotonic() + 20
+    while console.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not console.alive(), "the console exited while a chunk was stuck"
+    assert not wait_gone(children), "the stuck Lua runtime outlived the console"

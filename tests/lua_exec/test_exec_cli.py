@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.lua_exec.conftest import REPO, execdeck_lua, run_lua, wait_no_marked
+from tests.lua_exec.conftest import REPO, STUCK_IN_C, execdeck_lua, run_lua, wait_no_marked
 from tui.core.labels import LABEL_ENTRY, PRODUCT_FILTER
 
 
@@ -163,3 +163,46 @@ def test_sigterm_ends_the_scripts_containers(tmp_path: Path, docker_engine: dock
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
     assert ours() - before == set()
+
+
+@pytest.mark.parametrize("stuck", list(STUCK_IN_C), ids=list(STUCK_IN_C))
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_a_script_stuck_inside_a_c_function(
+    tmp_path: Path, stuck: str, signum: int, code: int
+) -> None:
+    script = _script(tmp_path, (
+        'local exec = require("exec")\n'
+        'local p = exec.get("t:native"):exec("sleep 35.0421") p:start()\n'
+        f'print("started")\n{STUCK_IN_C[stuck]}\nprint("went on")\n'
+    ))
+    proc = _start_blocked(script)
+    try:
+        os.kill(proc.pid, signum)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == code, err
+        assert out == b"", "the script went on after the signal"
+        assert b"Traceback" not in err
+        assert wait_no_marked(deadline=5) == [], "the script's process outlived it"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_line_printed_just_before_a_stuck_c_call_is_not_lost(tmp_path: Path) -> None:
+    script = _script(tmp_path, f'print("started")\nprint("last words")\n{STUCK_IN_C["find"]}\n')
+    proc = _start_blocked(script)
+    try:
+        assert proc.stdout is not None
+        line: list[bytes] = []
+        reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(30)
+        assert line == [b"last words\n"]
+        os.kill(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=20)
+        assert proc.returncode == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -6,12 +6,18 @@ that line (bounded), cancels, and joins with a deadline.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.lua_exec.conftest import REPO, STUCK_IN_C, pid_gone
 from tui.core.engine import Engine
 from tui.core.process import Process, ProcessState
 from tui.lua.repl import ReplResult
@@ -163,3 +169,110 @@ def test_close_ends_the_sessions_processes(session: Repl, created: list[Process]
     after = session.repl.evaluate("ex:exec('true')")
     assert not after.ok and after.values == [], "a closed session ran a chunk"
     assert len(created) == 2, "a closed session created a process"
+
+
+@pytest.mark.parametrize("stuck", list(STUCK_IN_C), ids=list(STUCK_IN_C))
+def test_cancel_ends_a_chunk_stuck_in_a_c_function_with_its_runtime(
+    session: Repl, created: list[Process], stuck: str
+) -> None:
+    assert session.repl.evaluate("kept = 1").ok
+    old_pid = session.repl.worker.pid
+    assert old_pid is not None
+    thread = session.in_background(
+        f'local p = exec.get("t:native"):exec("sleep 30.0421") p:start() print("started") {STUCK_IN_C[stuck]}'
+    )
+    session.repl.cancel()
+    thread.join(10)
+    assert not thread.is_alive(), "the stuck chunk still runs after its cancel"
+    result = session.result
+    assert result is not None and result.cancelled and result.restarted, result
+    assert "did not stop" in (result.error or "")
+    assert pid_gone(old_pid), "the old Lua runtime still runs"
+    assert _ended(created[0]), "the stuck chunk's process outlived it"
+    # A fresh session: the globals are gone, exec works again over the same engine.
+    assert session.repl.evaluate("kept").values == ["nil"]
+    assert session.repl.evaluate('exec.get("t:native"):exec("true"):start()').values == ["true", "nil"]
+
+
+def test_reset_ends_a_stuck_chunk_at_once(session: Repl) -> None:
+    thread = session.in_background(f'print("started") {STUCK_IN_C["find"]}')
+    old_pid = session.repl.worker.pid
+    assert old_pid is not None
+    session.repl.reset()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert pid_gone(old_pid)
+    assert session.repl.evaluate("1 + 1").values == ["2"]
+
+
+def test_a_line_printed_before_a_stuck_c_call_arrives(engine: Engine) -> None:
+    lines: list[str] = []
+    arrived = threading.Event()
+
+    def printed(line: str) -> None:
+        lines.append(line)
+        if line == "last words":
+            arrived.set()
+
+    repl = make_repl(engine, printed)
+    try:
+        thread = threading.Thread(target=repl.evaluate, args=(f'print("last words") {STUCK_IN_C["find"]}',),
+                                  daemon=True)
+        thread.start()
+        assert arrived.wait(10), "a line printed before the stuck call never arrived"
+        repl.cancel()
+        thread.join(10)
+        assert not thread.is_alive()
+    finally:
+        repl.close()
+
+
+def test_a_runtime_that_dies_is_replaced_by_a_fresh_session(session: Repl) -> None:
+    assert session.repl.evaluate("kept = 1").ok
+    pid = session.repl.worker.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    result = session.repl.evaluate("kept")
+    assert result.restarted and not result.cancelled and "ended unexpectedly" in (result.error or "")
+    assert session.repl.evaluate("kept").values == ["nil"]
+
+
+def test_close_ends_a_stuck_runtime(session: Repl) -> None:
+    thread = session.in_background(f'print("started") {STUCK_IN_C["find"]}')
+    pid = session.repl.worker.pid
+    assert pid is not None
+    session.repl.close()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert pid_gone(pid)
+
+
+def test_the_runtime_ends_when_the_console_process_is_killed(tmp_path: Path) -> None:
+    # A console killed with SIGKILL runs no clean-up: the worker must see it go and end on its own, even
+    # while its chunk is stuck inside a C function.
+    host = tmp_path / "host.py"
+    host.write_text(
+        "import sys, threading\n"
+        "from tui.core.engine import Engine\n"
+        "from tui.core.entries.models import LoadResult\n"
+        "from tui.lua.session import make_repl\n"
+        "started = threading.Event()\n"
+        "repl = make_repl(Engine(LoadResult()), lambda line: started.set())\n"
+        f"threading.Thread(target=repl.evaluate, args=({'print(1) ' + STUCK_IN_C['find']!r},), daemon=True).start()\n"
+        "started.wait(30)\n"
+        "print(repl.worker.pid, flush=True)\n"
+        "threading.Event().wait(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(host)], cwd=REPO, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip().isdigit(), f"the host did not start its chunk: {line!r}"
+        worker = int(line)
+        proc.kill()
+        proc.wait(10)
+        assert pid_gone(worker), "the Lua runtime outlived the console that was killed"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -167,6 +167,22 @@ async def test_ctrl_c_cancels_an_endless_loop_and_the_repl_works_afterwards(hist
         assert kinds(app)[-1] == ("value", "2")
 
 
+async def test_ctrl_c_on_a_chunk_stuck_in_a_c_function_restarts_the_runtime_and_says_so(history: History) -> None:
+    app = ReplApp(history)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(app, pilot, "kept = 1")
+        stuck = 'string.rep("a", 20000):find(".-.-.-.-b")'
+        await pilot.press(*stuck, "enter")
+        await wait_for(pilot, lambda: app.view.running, "the chunk to start")
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: app.evaluated == [True, False], "the stuck chunk to end")
+        cancelled, note = kinds(app)[-2:]
+        assert cancelled == ("cancelled", "cancelled")
+        assert note[0] == "note" and "did not stop" in note[1] and "globals cleared" in note[1]
+        await enter(app, pilot, "kept")
+        assert kinds(app)[-1] == ("value", "nil")
+
+
 async def test_prints_of_a_long_running_chunk_arrive_while_it_runs(history: History) -> None:
     app = ReplApp(history)
     async with app.run_test(size=SIZE) as pilot:
