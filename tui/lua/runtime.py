@@ -60,7 +60,7 @@ class LuaCancelled(LuaScriptError):
 def lua_attributes(obj: object) -> frozenset[str]:
     """The attribute names that Lua may read on ``obj`` (its class's ``__lua_allowed__``)."""
     cls = type(obj)
-    # Cached per class: the filter runs on every attribute read from Lua (a hot path of B7).
+    # Cached per class: the filter runs on every attribute read from Lua (every exec call reads one).
     names = _ALLOWED.get(cls)
     if names is None:
         allowed = getattr(cls, "__lua_allowed__", None)
