@@ -171,11 +171,13 @@ def pump(channel: AttachChannel, sink: OutputSink, exited: threading.Event, stop
                 break
             if count < 0:
                 continue
-            last_data = time.monotonic()
             for name, data in splitter.feed(view[:count]):
                 if tap is not None:
                     tap(name, data)
                 sink.write(name, data)
+            # After the writes, which block while a reader lags: time spent waiting for the reader is
+            # not a quiet stream, and must not count towards giving up on the rest of the output.
+            last_data = time.monotonic()
     except (OSError, ValueError):
         pass  # connection reset or closed under us (daemon gone, cleanup): the streams end here
     finally:
