@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from tui.cli.common import Interrupted, add_entries_option, error
+from tui.cli.output import EXIT_STDOUT_CLOSED, StdoutClosed, flush_print, stdout_closed_by
 from tui.core.errors import ExecError
 
 # subcommand -> (module, help). Each module has ``run(args) -> int`` and may have
@@ -100,7 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         module = importlib.import_module(module_name)
         code: int = module.run(args)
+        flush_print()
         return code
+    except StdoutClosed:
+        # Its reader went away (`| head`): end as a Unix tool does on its next write, quietly.
+        return EXIT_STDOUT_CLOSED
     except ExecError as err:
         error(describe_error(err))
         return 1
@@ -109,5 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as err:  # noqa: BLE001 - no traceback ever reaches an operator
+        if stdout_closed_by(err):
+            return EXIT_STDOUT_CLOSED  # a print() into the closed pipe
         error(f"internal error: {type(err).__name__}: {err} (please report it)")
         return 70

@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 
 from tui.cli.common import load
+from tui.cli.output import say
 
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the files are clean, 2 when any problem (error or warning) was found."""
     result = load(args)
     for problem in result.problems:
-        print(problem.format())
+        say(problem.format())
     executors = len(result.executors)
     summary = f"{len(result.files)} file(s), {len(result.entries)} entries, {executors} executor(s)"
     if result.problems:
         errors = len(result.errors)
-        print(f"{summary}: {errors} error(s), {len(result.problems) - errors} warning(s)")
+        say(f"{summary}: {errors} error(s), {len(result.problems) - errors} warning(s)")
         return 2
-    print(f"{summary}: no problems")
+    say(f"{summary}: no problems")
     return 0

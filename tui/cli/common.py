@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
-import sys
 from collections.abc import Iterator
 from types import FrameType
 
+from tui.cli.output import STDERR
 from tui.core.engine import Engine
 from tui.core.entries import LoadResult
 from tui.core.entries.loader import load_entries
@@ -57,8 +57,8 @@ def load(args: argparse.Namespace) -> LoadResult:
 
 
 def error(message: str) -> None:
-    """One clear line on stderr."""
-    print(f"execdeck: {message}", file=sys.stderr, flush=True)
+    """One clear line on stderr; never raises (a closed stderr only silences it)."""
+    STDERR.line(f"execdeck: {message}")
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tui.cli.common import error
+from tui.cli.output import say
 from tui.core.records import STATUSES, RecordsError, RecordStore, RunRecord, format_duration, resolve_records_path
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         store = open_records(args)
         if prune_age is not None:
             removed = store.prune_older_than(prune_age) if store is not None else 0
-            print(f"removed {removed} run{'s' if removed != 1 else ''} older than {args.prune}")
+            say(f"removed {removed} run{'s' if removed != 1 else ''} older than {args.prune}")
             return 0
         records = [] if store is None else store.list_runs(
             executor=args.executor, status=args.status, since=since, until=until, source=args.source,
@@ -109,14 +110,14 @@ def run(args: argparse.Namespace) -> int:
         error(str(err))
         return 1
     if args.json:
-        print(json.dumps({"runs": [r.to_json() for r in records]}, indent=2))
+        say(json.dumps({"runs": [r.to_json() for r in records]}, indent=2))
         return 0
     if not records:
         where = resolve_records_path(args.records) or Path("?")
-        print(f"no recorded runs{' match' if store is not None else ' yet'} ({where})")
+        say(f"no recorded runs{' match' if store is not None else ' yet'} ({where})")
         return 0
     rows = [("TIME", "RUN", "EXECUTOR", "COMMAND", "DURATION", "RESULT"), *map(format_row, records)]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[5])
+        say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[5])
     return 0

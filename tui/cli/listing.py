@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import threading
 import time
 from typing import Any
 
 from tui.cli.common import load
+from tui.cli.output import STDERR, say
 from tui.core.engine import Engine
 from tui.core.entries import Entry
 from tui.core.executors.base import ExecutorStatus
@@ -68,19 +68,19 @@ def run(args: argparse.Namespace) -> int:
             "source": f"{entry.location}",
         })
     if args.json:
-        print(json.dumps({"executors": rows, "problems": [p.format() for p in result.problems]}, indent=2))
+        say(json.dumps({"executors": rows, "problems": [p.format() for p in result.problems]}, indent=2))
         return 0
     if not rows:
         for problem in result.errors:
-            print(problem.format(), file=sys.stderr)
-        print("no entries found", file=sys.stderr)
+            STDERR.line(problem.format())
+        STDERR.line("no entries found")
         return 2
     width = max((len(r["id"]) for r in rows), default=0)
     for row in rows:
         commands = f"{row['commands']} commands" if row["commands"] else "any command"
         if not row["executor"]:
             commands = ""
-        print(f"{row['id']:<{width}}  {row['kind']:<11}  {row['status']:<32}  {commands}".rstrip())
+        say(f"{row['id']:<{width}}  {row['kind']:<11}  {row['status']:<32}  {commands}".rstrip())
     if result.problems:
-        print(f"({len(result.problems)} problem(s) in the entry files: run `execdeck check`)", file=sys.stderr)
+        STDERR.line(f"({len(result.problems)} problem(s) in the entry files: run `execdeck check`)")
     return 0

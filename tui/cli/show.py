@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime
-from typing import BinaryIO
 
 from tui.cli.common import error
 from tui.cli.history import add_records_option, open_records
+from tui.cli.output import STDERR, say, write_out
 from tui.core.records import RecordsError, RunRecord, format_duration
 
 
@@ -60,20 +59,17 @@ def run(args: argparse.Namespace) -> int:
         record = store.resolve(args.run)
         if args.info:
             if args.json:
-                print(json.dumps(record.to_json(), indent=2))
+                say(json.dumps(record.to_json(), indent=2))
             else:
-                print("\n".join(info_lines(record)))
+                say("\n".join(info_lines(record)))
             return 0
-        targets: dict[str, BinaryIO | None] = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
+        # Chunk by chunk, unbuffered: keeps the interleaving when both streams go to one terminal. A closed
+        # stdout ends the command (exit 141); a closed stderr only silences stderr.
         for stream, data in store.iter_output(record.run_id):
-            target = targets[stream]
-            if target is None:
-                continue
-            try:
-                target.write(data)
-                target.flush()  # keeps the interleaving when both streams go to one terminal
-            except OSError:
-                targets[stream] = None  # a closed pipe (| head) stops that stream only
+            if stream == "stdout":
+                write_out(data)
+            else:
+                STDERR.write(data)
     except RecordsError as err:
         error(str(err))
         return 1

@@ -157,8 +157,8 @@ class ProcessBackend(ABC):
       away) on a thread of its own. Called once, after a successful launch.
     * ``write_stdin``, ``close_stdin``, ``send_signal`` raise :class:`ExecError` on failure;
       ``write_stdin`` blocks until all bytes are written or ``cancel`` is set.
-    * ``terminate`` is best effort and never raises: SIGTERM, or SIGKILL with ``force``, to the
-      whole tree (process group, container).
+    * ``terminate`` and ``signal_all`` are best effort and never raise: SIGTERM, or SIGKILL with
+      ``force``, or any signal, to the whole tree (process group, container).
     * ``cleanup`` releases what is left (pipes, a kept container's attach socket) after the end;
       it never raises.
     """
@@ -183,6 +183,12 @@ class ProcessBackend(ABC):
 
     @abstractmethod
     def terminate(self, force: bool) -> None: ...
+
+    def signal_all(self, signum: int) -> None:
+        """Best effort, never raises: ``signum`` to the whole tree (a process group, a container), as a
+        shell's pipe or job control reaches every process of a job. Default: :meth:`send_signal`."""
+        with contextlib.suppress(ExecError):
+            self.send_signal(signum)
 
     def monitor(self, on_exit: Callable[[ExitInfo], None]) -> None:
         """Call ``on_exit`` once when the run ended (default: ``wait_exit`` on a thread)."""
@@ -399,6 +405,13 @@ class Process(OutputSink):
             if self._start_failed is not None:
                 raise internal("process is not running")
         self.backend.send_signal(signum)
+
+    def signal_all(self, signum: int) -> None:
+        """Best effort, never raises: ``signum`` to everything the run started (its process group, its
+        container), once started: a native group outlives its leader while grandchildren run. A reader
+        of the output that went away ends a run so, with SIGPIPE."""
+        if self.started_at is not None:
+            self.backend.signal_all(signum)
 
     def write_stdin(self, data: bytes, cancel: threading.Event | None = None) -> None:
         """Write all of ``data``; ``b""`` closes stdin (end of input, BETTER)."""

@@ -270,13 +270,15 @@ class NativeBackend(ProcessBackend):
             raise internal(f"signal {signum}: {err}") from err
 
     def terminate(self, force: bool) -> None:
+        self.signal_all(signal.SIGKILL if force else signal.SIGTERM)
+
+    def signal_all(self, signum: int) -> None:
         if self._popen is None:
             return
-        sig = signal.SIGKILL if force else signal.SIGTERM
         # The child leads its own session: the group id is its pid, and the group outlives it
         # while grandchildren run, so signal the group even after the leader exited.
         with contextlib.suppress(OSError):
-            os.killpg(self._popen.pid, sig)
+            os.killpg(self._popen.pid, signum)
 
     def cleanup(self) -> None:
         self.close_stdin()
