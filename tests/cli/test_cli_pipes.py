@@ -345,3 +345,32 @@ def test_every_listing_piped_into_head_exits_141_quietly(
     assert code == CLOSED_PIPE, stderr
     assert stderr == ""
     assert out.endswith(b"\n") and out.count(b"\n") == 1
+
+
+def test_lua_piped_into_head_ends_the_script_and_its_processes_and_exits_141(
+        pipeline: Start, entries: Path, tmp_path: Path) -> None:
+    script = tmp_path / "flood.lua"
+    # A process of its own that would run for a minute, then print for ever.
+    script.write_text(
+        'local p = require("exec").get("t:free"):exec("sleep 61.0421")\n'
+        "p:start()\n"
+        "local i = 0\n"
+        'while true do i = i + 1; print("line " .. i) end\n'
+    )
+    piped = pipeline(["lua", "--entries", str(entries), str(script)], ["head", "-1"])
+    code, stderr, out = piped.wait()
+    assert code == CLOSED_PIPE, stderr
+    assert stderr == ""
+    assert out == b"line 1\n"
+    poll_until(lambda: not _with_argument("61.0421"), ENDS_WITHIN, "the script's process to end")
+
+
+def _with_argument(marker: str) -> list[int]:
+    """Processes with an argument that contains ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if any(marker.encode() in arg for arg in (entry / "cmdline").read_bytes().split(b"\0")[1:]):
+                    found.append(int(entry.name))
+    return found

@@ -15,17 +15,13 @@ processes are ended and this process exits, which is what ends the stuck Lua for
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import signal
-import sys
 
 from tui.cli.common import SignalFlag, engine_session, error, load
+from tui.cli.output import EXIT_STDOUT_CLOSED, STDERR, STDOUT
 from tui.lua.exec_service import ExecService
 from tui.lua.host import LocalLua, WorkerStopped
 from tui.lua.runtime import DEFAULT_MAX_MEMORY
-
-EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,22 +29,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script (arg[1], ...)")
 
 
-class _Stdout:
-    """``print`` lines to our stdout, byte-exact; a reader that went away stops the script."""
-
-    def __init__(self) -> None:
-        self.broken = False
-
-    def __call__(self, lines: list[str]) -> None:
-        if self.broken:
-            return
-        # The sandbox decoded with surrogateescape: encoding back gives the script's exact bytes.
-        data = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
-        try:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        except (BrokenPipeError, OSError):
-            self.broken = True
+def _print(lines: list[str]) -> None:
+    """``print`` lines to our stdout, byte-exact: the sandbox decoded them with surrogateescape, so
+    encoding back gives the script's exact bytes. A reader that went away cancels the script."""
+    STDOUT.write("".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape"))
 
 
 def _readable(path: str) -> str | None:
@@ -74,17 +58,16 @@ def run(args: argparse.Namespace) -> int:
     if script_args[:1] == ["--"]:
         script_args = script_args[1:]
     result = load(args)
-    stdout = _Stdout()
     interrupted = SignalFlag()
     options = {"max_memory": DEFAULT_MAX_MEMORY, "print_errors": "surrogateescape"}
     outcome: tuple[object, ...] = ("ok",)
     with engine_session(result, on_signal=interrupted, source="lua", every_signal=True) as engine:
         service = ExecService(engine)
-        lua = LocalLua(service, options, stdout)
+        lua = LocalLua(service, options, _print)
         try:
             outcome = lua.command(
                 "run_file", os.fspath(args.file), script_args, ["execdeck", "lua"],
-                cancel_if=lambda: interrupted.is_set() or stdout.broken,
+                cancel_if=lambda: interrupted.is_set() or STDOUT.gone,
             )
         except WorkerStopped as stopped:
             outcome = ("stopped", str(stopped))
@@ -94,9 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if interrupted.is_set():
         error("cancelled")
         return 128 + interrupted.signum
-    if stdout.broken:
-        _silence_stdout()
-        return EXIT_BROKEN_PIPE
+    if STDOUT.gone:
+        return EXIT_STDOUT_CLOSED
     if outcome[0] == "ok":
         return 0
     if outcome[0] == "cancelled":
@@ -109,19 +91,9 @@ def run(args: argparse.Namespace) -> int:
     return 1
 
 
-def _silence_stdout() -> None:
-    """Our stdout's reader is gone: the interpreter's last flush at exit must not fail loudly."""
-    with contextlib.suppress(OSError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
 def _report(message: str, traceback: str) -> None:
     """The message and Lua traceback, as the standalone ``lua`` writes them."""
     text = traceback or message
     if not text.startswith(message):
         text = f"{message}\n{text}"
-    with contextlib.suppress(OSError):
-        sys.stderr.write(f"execdeck lua: {text}\n")
-        sys.stderr.flush()
+    STDERR.line(f"execdeck lua: {text}")
