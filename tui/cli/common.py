@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from types import FrameType
 
+from tui.cli.access import chosen
 from tui.core.engine import Engine
 from tui.core.entries import LoadResult
 from tui.core.entries.loader import load_entries
@@ -68,7 +69,7 @@ def engine_session(
     is given, the first SIGINT (ctrl+c) only sets it and the caller decides what to do (pass it on to
     the command); a second one, or SIGTERM or SIGHUP, ends everything.
     """
-    engine = Engine(result, source=source)
+    engine = Engine(result, source=source, access=chosen())
     # Run records (EXECDECK_RECORDS chooses the file or `off`); a database problem is one notice, never a failed run.
     recorder = attach_recorder(engine, source=source, on_problem=error)
     if recorder.problem:
