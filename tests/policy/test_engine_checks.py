@@ -47,13 +47,13 @@ def test_a_run_denial_is_the_reference_s_error_and_names_the_deciding_policy(ops
 def test_the_get_check_comes_before_the_lookup_so_unknown_ids_are_not_revealed(ops_engine: Engine) -> None:
     with pytest.raises(PermissionDenied):
         ops_engine.get("app:does_not_exist")
-    with pytest.raises(ExecError, match="^resource id is required$"):
+    with pytest.raises(ExecError, match=r"^resource id is required$"):
         ops_engine.get("")
 
 
 def test_an_allowed_unknown_id_is_still_not_found(tmp_path: Path) -> None:
     result = load(tmp_path, SHELL, policy("all"))
-    with pytest.raises(ExecError, match="^resource not found$"):
+    with pytest.raises(ExecError, match=r"^resource not found$"):
         engine(result, access()).get("app:nope")
 
 
@@ -61,12 +61,12 @@ def test_the_run_check_comes_before_released_empty_and_whitelist(ops_engine: Eng
     shell = ops_engine.get("app:shell")
     with pytest.raises(PermissionDenied):
         shell.exec("")
-    with pytest.raises(ExecError, match="^command not allowed: echo nope$"):
+    with pytest.raises(ExecError, match=r"^command not allowed: echo nope$"):
         shell.exec("echo nope")  # allowed by the policy, refused by the whitelist: a policy only narrows
     shell.release()
     with pytest.raises(PermissionDenied):
         shell.exec("uname -a")
-    with pytest.raises(ExecError, match="^executor is released$"):
+    with pytest.raises(ExecError, match=r"^executor is released$"):
         shell.exec("echo hi")
 
 

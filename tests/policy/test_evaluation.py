@@ -201,7 +201,8 @@ def test_actions_and_resources_are_patterns(tmp_path: Path, actions: Any, resour
 
 
 def test_a_matching_deny_wins_over_a_matching_allow_whatever_the_order(tmp_path: Path) -> None:
-    orders = ([policy("a"), policy("d", "deny", resources="rm *")], [policy("d", "deny", resources="rm *"), policy("a")])
+    deny = policy("d", "deny", resources="rm *")
+    orders = ([policy("a"), deny], [deny, policy("a")])
     for number, order in enumerate(orders):
         result = load(tmp_path / str(number), *order)
         gate = Gate(access(), result.policies)
@@ -222,7 +223,8 @@ def test_an_allow_is_needed_and_nothing_matched_denies(tmp_path: Path) -> None:
 
 
 def test_a_deny_whose_condition_fails_does_not_apply(tmp_path: Path) -> None:
-    deny = policy("no_visitors", "deny", conditions=[{"field": "actor.id", "operator": "matches", "value": "^visitor:"}])
+    visitor = {"field": "actor.id", "operator": "matches", "value": "^visitor:"}
+    deny = policy("no_visitors", "deny", conditions=[visitor])
     result = load(tmp_path, policy("all"), deny)
     assert Gate(access("user:alice"), result.policies).decide(EXEC_GET, "app:shell").allowed
     assert not Gate(access("visitor:1"), result.policies).decide(EXEC_GET, "app:shell").allowed
