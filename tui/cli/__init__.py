@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     choose(args.access)
     notice = half_set_notice(args.access)
-    if notice and name != "check":  # check says it in its own report
+    if notice and name in ("console", "run", "lua"):  # where runs start (check says it in its report)
         error(notice)
     module_name = SUBCOMMANDS[name][0]
     try:

@@ -31,7 +31,7 @@ def add_access_options(parser: argparse.ArgumentParser, prefix: str = "") -> Non
     """The four options, stored under ``prefix + name`` (the top-level parser uses ``global_``)."""
     group = parser.add_argument_group("access policies (who acts)")
     group.add_argument("--actor", dest=f"{prefix}actor", default=None, metavar="ID",
-                       help=f"act as this actor, e.g. user:alice (default: ${ACTOR_ENV})")
+                       help=f"who acts, e.g. user:alice (default: ${ACTOR_ENV}); for history: whose runs to list")
     group.add_argument("--actor-meta", dest=f"{prefix}actor_meta", action="append", default=[], metavar="KEY=VALUE",
                        help="the actor's meta for policy conditions (repeatable; KEY may be dotted: team.name=ops)")
     group.add_argument("--scope", dest=f"{prefix}scope", action="append", default=[], metavar="GROUP",

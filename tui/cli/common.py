@@ -72,8 +72,9 @@ def engine_session(
     engine = Engine(result, source=source, access=chosen())
     # Run records (EXECDECK_RECORDS chooses the file or `off`); a database problem is one notice, never a failed run.
     recorder = attach_recorder(engine, source=source, on_problem=error)
-    if recorder.problem:
-        error(recorder.problem)
+    for line in (recorder.problem, *recorder.notices):
+        if line:
+            error(line)
     previous: dict[signal.Signals, object] = {}
 
     raised: list[int] = []

@@ -105,6 +105,8 @@ class ExecdeckApp(App[int]):
         problems = register_themes(self, self._user_theme_dir) + apply_theme(self, self.settings.theme)
         for problem in [*problems, *self._settings_problems]:
             self.notify(problem, title="Theme / settings", severity="warning", timeout=10)
+        for notice in self.recorder.notices:
+            self.notify(notice, title="Run records", severity="warning", timeout=10)
         self.watch(self, "theme", self._theme_changed, init=False)
         self.engine.add_listener(self._process_created)
         self.set_interval(self._watch_interval, self._check_entries)
