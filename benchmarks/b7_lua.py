@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.pairs import paired_result
+from benchmarks.policies import bench_policies
 from tui.core.engine import Engine
 from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
 from tui.lua.exec_module import install_exec
@@ -30,15 +31,19 @@ end
 """
 
 
-def _engine() -> Engine:
+def _engine(policies: bool = False) -> Engine:
+    """An engine over one native entry; with ``policies``, acting under 100 of them (B7P)."""
     entry = Entry(id="bench:native", namespace="bench", name="native", kind=NATIVE_KIND,
                   location=Location(Path("bench")), spec=NativeSpec())
-    return Engine(LoadResult(entries=(entry,)), source="lua")
+    if not policies:
+        return Engine(LoadResult(entries=(entry,)), source="lua")
+    access, rules = bench_policies()
+    return Engine(LoadResult(entries=(entry,), policies=rules), source="lua", access=access)
 
 
-def run_b7(count: int = 200, runs: int = 11) -> dict[str, Any]:
+def run_b7(count: int = 200, runs: int = 11, policies: bool = False) -> dict[str, Any]:
     """Seconds for ``count`` create-start-wait cycles of ``true`` from Lua, and from Python."""
-    engine = _engine()
+    engine = _engine(policies)
     sandbox = LuaSandbox()
     binding = install_exec(sandbox, engine)
     script = SCRIPT % count

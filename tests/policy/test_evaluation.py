@@ -278,3 +278,14 @@ def test_an_unrestricted_gate_never_looks_at_a_policy(tmp_path: Path) -> None:
     assert gate.unrestricted
     gate.require(EXEC_GET, "app:shell")  # does not raise
     gate.require(EXEC_RUN, "rm -rf /")
+
+
+def test_kept_decisions_still_follow_the_executor_meta_the_conditions_read(tmp_path: Path) -> None:
+    same_team = policy("p", conditions=[{"field": "meta.team", "operator": "eq", "value": "ops"}])
+    listed = policy("q", conditions=[{"field": "meta.teams", "operator": "contains", "value": "ops"}])
+    for number, rule in enumerate((same_team, listed)):
+        gate = Gate(access(), load(tmp_path / str(number), rule).policies)
+        for _ in range(2):  # the second round comes from what the gate kept
+            assert gate.decide(EXEC_RUN, "ls", {"team": "ops", "teams": ["ops"]}).allowed
+            assert not gate.decide(EXEC_RUN, "ls", {"team": "dev", "teams": ["dev"]}).allowed
+            assert not gate.decide(EXEC_RUN, "ls", {}).allowed
