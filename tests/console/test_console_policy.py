@@ -85,7 +85,7 @@ async def test_a_typed_command_the_policies_refuse_is_refused_in_the_dialog(cons
         await wait_until(pilot, lambda: isinstance(app.screen, RunDialog), "the run dialog of app:free")
         await pilot.press(*"sh -c id")
         error = app.screen.query_one("#run-error", Static)
-        assert str(error.render()) == "✗ permission denied: denied by policy:no_shells"
+        assert str(error.render()) == "✗ permission denied (denied by policy:no_shells)"
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert isinstance(app.screen, RunDialog) and app.engine.processes == []

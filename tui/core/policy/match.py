@@ -15,7 +15,7 @@ from typing import Any
 
 import re2
 
-from tui.core.policy.model import Condition, Policy
+from tui.core.policy.model import Condition
 
 #: What a field path gives when nothing is there.
 MISSING: Any = object()
@@ -187,9 +187,3 @@ def _compare(op: str, a: Any, b: Any) -> bool:
     if op == "lte":
         return bool(a <= b)
     return bool(a >= b)
-
-
-def policy_applies(policy: Policy, action: str, resource: str, context: Mapping[str, Any]) -> bool:
-    """Whether ``policy`` speaks to this check: action, resource and every condition (AND)."""
-    return (any_pattern_matches(policy.actions, action) and any_pattern_matches(policy.resources, resource)
-            and all(condition_holds(c, context) for c in policy.conditions))

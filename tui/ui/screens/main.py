@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
 
 from tui.core.engine import Engine
-from tui.core.entries.models import DockerSpec
+from tui.core.entries.models import DockerSpec, Entry
 from tui.core.policy import EXEC_GET, Access, EntryAccess
 from tui.core.process import Process
 from tui.ui.screens.confirm import ConfirmScreen
@@ -150,21 +150,23 @@ class MainScreen(Screen[None]):
 
     # -- events ----------------------------------------------------------------------------------
 
-    def entry_access(self) -> dict[str, EntryAccess]:
-        """What the actor may do with each executor; empty when no policy applies (the console as ever)."""
+    def _access_of(self, entry: Entry | None) -> EntryAccess | None:
+        """What the actor may do with ``entry``; ``None`` when no policy applies (the console as ever)."""
         gate = self.console.engine.gate
-        if gate.unrestricted:
-            return {}
-        return {entry.id: gate.entry_access(entry) for entry in self.console.load_result.executors}
+        if entry is None or not entry.is_executor or gate.unrestricted:
+            return None
+        return gate.entry_access(entry)
+
+    def entry_access(self) -> dict[str, EntryAccess]:
+        """:meth:`_access_of` each executor (empty when no policy applies)."""
+        found = {entry.id: self._access_of(entry) for entry in self.console.load_result.executors}
+        return {entry_id: access for entry_id, access in found.items() if access is not None}
 
     def _show_details(self) -> None:
         entry_id = self.query_one(ExecutorTree).selected_id
         entry = self.console.engine.entry(entry_id) if entry_id else None
-        gate = self.console.engine.gate
-        access = gate.entry_access(entry) if entry is not None and entry.is_executor and not gate.unrestricted \
-            else None
-        actor = gate.access.actor
-        self.query_one(ExecutorDetails).show(entry, self.console.statuses.get(entry_id or ""), access,
+        actor = self.console.engine.gate.access.actor
+        self.query_one(ExecutorDetails).show(entry, self.console.statuses.get(entry_id or ""), self._access_of(entry),
                                              actor.id if actor else "")
 
     @on(Tree.NodeHighlighted, "#executor-tree")

@@ -175,7 +175,7 @@ class RunDialog(ModalScreen[Process | None]):
     def _command_changed(self) -> None:
         self._show_argv()
         denial = self._denial(self.command) if self.command else None
-        self.show_error(f"permission denied: {denial.explain()}" if denial else "")
+        self.show_error(f"permission denied ({denial.explain()})" if denial else "")
 
     @on(OptionList.OptionSelected, "#commands")
     @on(Input.Submitted)
@@ -221,7 +221,7 @@ class RunDialog(ModalScreen[Process | None]):
                 raise ValueError("pick or type a command first")
             denial = self._denial(command)
             if denial is not None:
-                raise ValueError(f"permission denied: {denial.explain()}")
+                raise ValueError(f"permission denied ({denial.explain()})")
             request = RunRequest(
                 executor_id=self.entry.id, command=command,
                 work_dir=self.query_one("#work-dir", Input).value.strip(),
