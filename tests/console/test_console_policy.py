@@ -116,6 +116,23 @@ async def test_the_header_names_the_actor_and_scope_only_when_set(console: Conso
         assert tree_lines(plain)[3] == "demo  native  ● ready  1 cmd"
 
 
+async def test_the_repl_passes_through_the_same_checks(console: ConsoleFactory) -> None:
+    from tui.ui.widgets.repl_view import ReplView
+
+    app = visitor_console(console)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f3")
+        view = app.query_one(ReplView)
+        chunk = ('local exec = require("exec")\nlocal _, err = exec.get("app:demo")\n'
+                 'local _, run = exec.get("app:shell"):exec("sh -c id")\n'
+                 'return err:kind() .. "|" .. err:message() .. "|" .. run:message()')
+        assert view.submit(chunk)
+        expected = "Invalid|permission denied: access executor|permission denied: execute command"
+        await wait_until(pilot, lambda: any(expected in e.text for e in view.transcript.entries), "the denials")
+        assert app.engine.processes == []
+
+
 def test_locked_executor_snapshot(snap_compare: Any, console: ConsoleFactory) -> None:
     """You should see: a header line "actor visitor:1 · scope demo" above the tabs; in the tree "🔒 demo
     native locked" and "🔒 boxed docker locked" dimmed, "shell ... 3/4 cmds", "build ... 1/2 cmds" and a
