@@ -26,8 +26,10 @@ from tui.core.policy.model import DENIED_MESSAGES, EXEC_GET, EXEC_RUN, Access, C
 
 _NO_META: Mapping[str, Any] = {}
 
-#: Decisions a gate keeps (the least recently used go first).
+#: Decisions a gate keeps (the least recently used go first), for resources up to this many characters
+#: (a long typed command is decided every time rather than held in memory).
 KEPT_DECISIONS = 4096
+KEPT_RESOURCE_CHARS = 1024
 
 #: A policy as a gate keeps it: its compiled resource patterns, and the conditions to evaluate per check.
 _Candidate = tuple[Policy, PatternSet, tuple[Condition, ...]]
@@ -124,6 +126,8 @@ class Gate:
         try:
             hash(key)
         except TypeError:  # a condition reads a list or a map of the meta: evaluate every time
+            return self._evaluate(action, resource, context)
+        if len(resource) > KEPT_RESOURCE_CHARS:
             return self._evaluate(action, resource, context)
         with self._kept_lock:
             kept = self._kept.get(key)
