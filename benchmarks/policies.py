@@ -9,10 +9,12 @@ matches; one allow at the end. A deny can decide at any time, so every one is lo
 
 from __future__ import annotations
 
+import time
 import timeit
 from pathlib import Path
 from typing import Any
 
+from benchmarks.pairs import measure_pairs, paired_result
 from tui.core.entries.models import Location
 from tui.core.policy import EXEC_RUN, Access, Actor, Condition, Gate, Policy
 from tui.core.policy.match import compile_pattern
@@ -44,11 +46,36 @@ def check_cost_us(samples: int = 2000) -> tuple[float, float]:
     return round(new / samples * 1e6, 1), round(again / samples * 1e6, 2)
 
 
+def policy_cost_ratio(count: int = 200, runs: int = 9) -> float:
+    """B2's product with the 100 policies over B2's product without, paired: what the checks add, with
+    the machine's noise (which moves B2's own ratio by 0.1 from run to run here) cancelled out."""
+    from benchmarks.native import _engine
+
+    engines = {True: _engine(policies=True), False: _engine()}
+
+    def cycles(policies: bool) -> float:
+        executor = engines[policies].get("bench:native")
+        start = time.perf_counter()
+        for _ in range(count):
+            process = executor.exec("true")
+            process.start()
+            process.wait()
+        return time.perf_counter() - start
+
+    try:
+        with_policies, without = measure_pairs(lambda: cycles(True), lambda: cycles(False), runs)
+    finally:
+        for engine in engines.values():
+            engine.shutdown()
+    return float(paired_result(with_policies, without, "s")["ratio"])
+
+
 def run_b2p() -> dict[str, Any]:
     from benchmarks.native import run_b2
 
     result = run_b2(policies=True)
     result["check_us"], result["repeat_check_us"] = check_cost_us()
+    result["vs_no_policies"] = policy_cost_ratio()
     return result
 
 

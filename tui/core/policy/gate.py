@@ -122,7 +122,8 @@ class Gate:
             return Decision(False, action, resource, reason=f"strict mode and {missing}")
         context = {"actor": self._actor, "action": action, "resource": resource,
                    "meta": meta if meta is not None else _NO_META}
-        key: Hashable = (action, resource, *(resolve(context, path) for path in self._meta_paths))
+        key: Hashable = (action, resource, *(resolve(context, path) for path in self._meta_paths)) \
+            if self._meta_paths else (action, resource)
         try:
             hash(key)
         except TypeError:  # a condition reads a list or a map of the meta: evaluate every time
