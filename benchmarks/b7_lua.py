@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.pairs import paired_result
+from benchmarks.policies import bench_policies
 from tui.core.engine import Engine
 from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
 from tui.lua.exec_service import ExecService
@@ -33,24 +34,29 @@ end
 """
 
 
-def _engine() -> Engine:
+def _engine(policies: bool = False) -> Engine:
+    """An engine over one native entry; with ``policies``, acting under 100 of them (B7P)."""
     entry = Entry(id="bench:native", namespace="bench", name="native", kind=NATIVE_KIND,
                   location=Location(Path("bench")), spec=NativeSpec())
-    return Engine(LoadResult(entries=(entry,)), source="lua")
+    if not policies:
+        return Engine(LoadResult(entries=(entry,)), source="lua")
+    access, rules = bench_policies()
+    return Engine(LoadResult(entries=(entry,), policies=rules), source="lua", access=access)
 
 
-def run_b7(count: int = 200, runs: int = 11) -> dict[str, Any]:
-    """Seconds for ``count`` create-start-wait cycles of ``true`` from a script, and from Python."""
-    return _measure(LocalLua, count, runs)
+def run_b7(count: int = 200, runs: int = 11, policies: bool = False) -> dict[str, Any]:
+    """Seconds for ``count`` create-start-wait cycles of ``true`` from a script, and from Python; with
+    ``policies``, both sides act under 100 policies in scope."""
+    return _measure(LocalLua, count, runs, policies)
 
 
 def run_b7_worker(count: int = 200, runs: int = 11) -> dict[str, Any]:
     """The same from a Lua worker process (the console's REPL)."""
-    return _measure(LuaWorker, count, runs)
+    return _measure(LuaWorker, count, runs, False)
 
 
-def _measure(host: type[LuaHost], count: int, runs: int) -> dict[str, Any]:
-    engine = _engine()
+def _measure(host: type[LuaHost], count: int, runs: int, policies: bool) -> dict[str, Any]:
+    engine = _engine(policies)
     service = ExecService(engine)
     worker = host(service, {"max_memory": DEFAULT_MAX_MEMORY})
     script = SCRIPT % count

@@ -15,16 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.pairs import measure_pairs, paired_result
+from benchmarks.policies import bench_policies
 from tui.core.engine import Engine
 from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
 
 MIB = 1024 * 1024
 
 
-def _engine() -> Engine:
+def _engine(policies: bool = False) -> Engine:
+    """An engine over one native entry; with ``policies``, acting under 100 of them (B2P)."""
     entry = Entry(id="bench:native", namespace="bench", name="native", kind=NATIVE_KIND,
                   location=Location(Path("bench")), spec=NativeSpec())
-    return Engine(LoadResult(entries=(entry,)))
+    if not policies:
+        return Engine(LoadResult(entries=(entry,)))
+    access, rules = bench_policies()
+    return Engine(LoadResult(entries=(entry,), policies=rules), access=access)
 
 
 def stream_through_reader(engine: Engine, size: int) -> float:
@@ -69,9 +74,9 @@ def run_b1(mib: int = 256, runs: int = 9) -> dict[str, Any]:
     return paired_result(products, baselines, "GB/s")
 
 
-def run_b2(count: int = 200, runs: int = 9) -> dict[str, Any]:
+def run_b2(count: int = 200, runs: int = 9, policies: bool = False) -> dict[str, Any]:
     """Time of 200 create-start-wait cycles of ``true`` vs ``subprocess.run(["true"])`` (s)."""
-    engine = _engine()
+    engine = _engine(policies)
 
     def product() -> float:
         executor = engine.get("bench:native")

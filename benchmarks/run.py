@@ -26,6 +26,8 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "B6A": ("benchmarks.b6_app", "run_b6_app", "whole console, 2,000,000 lines: key p95 < 100 ms (information)"),
     "B7": ("benchmarks.b7_lua", "run_b7", "time ratio <= 1.2"),
     "B7W": ("benchmarks.b7_lua", "run_b7_worker", "the REPL's worker process (information)"),
+    "B2P": ("benchmarks.policies", "run_b2p", "B2 under 100 policies in scope: time ratio <= 1.3"),
+    "B7P": ("benchmarks.policies", "run_b7p", "B7 under 100 policies in scope: time ratio <= 1.2"),
 }
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -67,7 +69,8 @@ def main(argv: list[str]) -> int:
             figures = " ".join(f"{k}={v}" for k, v in result.items())
             print(f"{bench_id}: {figures} (target: {target})", flush=True)
         else:
-            extra = "".join(f" {k}={result[k]}" for k in ("over_baseline_mib", "key_p95_ms") if k in result)
+            extra = "".join(f" {k}={result[k]}" for k in ("over_baseline_mib", "key_p95_ms", "check_us",
+                                                              "repeat_check_us", "vs_no_policies") if k in result)
             print(f"{bench_id}: ratio={result['ratio']} product={result['product']} {result['unit']} "
                   f"baseline={result['baseline']} {result['unit']}{extra} runs={result['runs']} "
                   f"(target: {target})", flush=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tui.core.entries import DockerSpec, load_entries
 from tui.core.entries.paths import packaged_samples
+from tui.core.policy import EXEC_GET, EXEC_RUN, Access, Actor, Gate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -13,7 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_the_sample_entries_load_without_any_problem() -> None:
     result = load_entries([REPO / "sample_entries"])
     assert result.problems == ()
-    assert [e.id for e in result.entries] == ["app:shell", "app:free", "app:sandbox"]
+    assert [e.id for e in result.executors] == ["app:shell", "app:free", "app:sandbox"]
+    assert [p.id for p in result.policies] == ["app:demo_get", "app:demo_sandbox_runs", "app:demo_shell_runs"]
 
 
 def test_the_packaged_samples_are_identical_to_sample_entries() -> None:
@@ -38,3 +40,16 @@ def test_the_sample_shell_has_a_whitelist_and_the_free_shell_has_none() -> None:
     assert shell is not None and free is not None
     assert "echo hello world" in shell.whitelist and free.whitelist == ()
     assert shell.meta["comment"]
+
+
+def test_the_demo_scope_opens_the_sandbox_and_a_few_harmless_native_commands_only() -> None:
+    result = load_entries([REPO / "sample_entries"])
+    gate = Gate(Access(Actor("visitor:1"), ("demo",)), result.policies)
+    sandbox, shell, free = (result.get(f"app:{name}") for name in ("sandbox", "shell", "free"))
+    assert sandbox is not None and shell is not None and free is not None
+    assert not gate.decide(EXEC_GET, "app:free", free.meta).allowed
+    assert gate.entry_access(sandbox).get.allowed
+    assert all(d.allowed for d in gate.entry_access(sandbox).commands.values())
+    shell_runs = {cmd for cmd, d in gate.entry_access(shell).commands.items() if d.allowed}
+    assert shell_runs == {"uname -a", "date", "echo hello world"}
+    assert not gate.decide(EXEC_RUN, "ls -la", shell.meta).allowed

@@ -12,9 +12,11 @@ import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 
+from tui.cli.access import add_access_options, choose, half_set_notice, resolve_access
 from tui.cli.common import Interrupted, add_entries_option, error
 from tui.cli.output import EXIT_STDOUT_CLOSED, StdoutClosed, flush_print, stdout_closed_by
 from tui.core.errors import ExecError
+from tui.core.policy import PermissionDenied
 
 # subcommand -> (module, help). Each module has ``run(args) -> int`` and may have
 # ``configure(parser)`` for its own options.
@@ -66,12 +68,14 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     ``execdeck run`` never pays for loading the Docker SDK, lupa or Textual."""
     parser = _Parser(prog="execdeck", description="A terminal console for command executors.")
     add_entries_option(parser, dest="global_entries")
+    add_access_options(parser, prefix="global_")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         if importlib.util.find_spec(module_name) is None:
             continue  # a capability not installed in this build
         child = sub.add_parser(name, help=help_text, description=help_text)
         add_entries_option(child)
+        add_access_options(child)
         if name in _BUILTIN_OPTIONS:
             _BUILTIN_OPTIONS[name](child)
         elif name == chosen:
@@ -83,7 +87,12 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
 
 
 def describe_error(err: ExecError) -> str:
-    """The message, plus any detail (the id, the command...) that the message does not already name."""
+    """The message, plus any detail (the id, the command...) that the message does not already name.
+
+    A denial names the action, the resource, the actor and what decided instead.
+    """
+    if isinstance(err, PermissionDenied):
+        return err.explain()
     extra = [f"{key} {value}" for key, value in err.details.items() if value and value not in err.message]
     return f"{err.message} ({', '.join(extra)})" if extra else err.message
 
@@ -97,6 +106,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `--entries` given before the subcommand counts too.
     args.entries = list(args.global_entries) + list(getattr(args, "entries", []))
     name = args.subcommand or "console"
+    try:
+        args.access = resolve_access(args)
+    except ValueError as err:
+        error(str(err))
+        return 2
+    choose(args.access)
+    notice = half_set_notice(args.access)
+    if notice and name in ("console", "run", "lua"):  # where runs start (check says it in its report)
+        error(notice)
     module_name = SUBCOMMANDS[name][0]
     try:
         module = importlib.import_module(module_name)

@@ -8,6 +8,7 @@ import signal
 from collections.abc import Iterator
 from types import FrameType
 
+from tui.cli.access import chosen
 from tui.cli.output import STDERR
 from tui.core.engine import Engine
 from tui.core.entries import LoadResult
@@ -76,11 +77,12 @@ def engine_session(
     Once a signal has arrived, Python's own handlers are not put back: the program is ending, and a late
     signal of a burst must not become a KeyboardInterrupt (exit -2) on the way out.
     """
-    engine = Engine(result, source=source)
+    engine = Engine(result, source=source, access=chosen())
     # Run records (EXECDECK_RECORDS chooses the file or `off`); a database problem is one notice, never a failed run.
     recorder = attach_recorder(engine, source=source, on_problem=error)
-    if recorder.problem:
-        error(recorder.problem)
+    for line in (recorder.problem, *recorder.notices):
+        if line:
+            error(line)
     previous: dict[signal.Signals, object] = {}
 
     raised: list[int] = []

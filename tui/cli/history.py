@@ -58,10 +58,13 @@ def open_records(args: argparse.Namespace) -> RecordStore | None:
     if not path.exists():
         return None
     try:
-        return RecordStore.open(path)
+        store = RecordStore.open(path)
     except RecordsError:
         # A read-only or locked file can still be read.
         return RecordStore.open(path, readonly=True)
+    for notice in store.notices:
+        error(notice)
+    return store
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -77,12 +80,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="remove the finished runs that ended more than AGE ago (30d, 12h...)")
 
 
-def format_row(record: RunRecord) -> tuple[str, ...]:
-    """The table cells of one run: time, run id, executor, command, duration, result."""
+def format_row(record: RunRecord, with_actor: bool = False) -> tuple[str, ...]:
+    """The table cells of one run: time, run id, [actor,] executor, command, duration, result."""
     when = datetime.fromtimestamp(record.started_at).strftime("%Y-%m-%d %H:%M:%S")
     command = record.command if len(record.command) <= 48 else record.command[:47] + "…"
     duration = format_duration(record.duration)
-    return when, record.run_id, record.executor_id, command, duration, record.result_text
+    actor = (record.actor or "-",) if with_actor else ()
+    return when, record.run_id, *actor, record.executor_id, command, duration, record.result_text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         records = [] if store is None else store.list_runs(
             executor=args.executor, status=args.status, since=since, until=until, source=args.source,
-            limit=args.limit or None,
+            limit=args.limit or None, actor=_actor_filter(args),
         )
     except RecordsError as err:
         error(str(err))
@@ -116,8 +120,19 @@ def run(args: argparse.Namespace) -> int:
         where = resolve_records_path(args.records) or Path("?")
         say(f"no recorded runs{' match' if store is not None else ' yet'} ({where})")
         return 0
-    rows = [("TIME", "RUN", "EXECUTOR", "COMMAND", "DURATION", "RESULT"), *map(format_row, records)]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    # The actor column appears once someone acted under a name, so plain histories look as they always did.
+    with_actor = any(r.actor for r in records)
+    head = ("TIME", "RUN", *(("ACTOR",) if with_actor else ()), "EXECUTOR", "COMMAND", "DURATION", "RESULT")
+    rows = [head, *(format_row(r, with_actor) for r in records)]
+    last = len(head) - 1
+    widths = [max(len(row[i]) for row in rows) for i in range(last)]
     for row in rows:
-        say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[5])
+        say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[last])
     return 0
+
+
+def _actor_filter(args: argparse.Namespace) -> str | None:
+    """``--actor ID`` (before or after ``history``) filters; ``EXECDECK_ACTOR`` alone does not: it says
+    who acts, not whose runs to list."""
+    chosen: str | None = getattr(args, "actor", None) or getattr(args, "global_actor", None)
+    return chosen

@@ -17,7 +17,8 @@ from typing import Any
 
 from tui.core.entries.models import Entry, LoadResult
 from tui.core.errors import internal, invalid
-from tui.core.executors.base import Executor
+from tui.core.executors.base import Executor, ExecutorStatus
+from tui.core.policy import EXEC_GET, Access, Gate
 from tui.core.process import KILL_GRACE, Process, finish_off
 from tui.core.streams import DEFAULT_CAP
 
@@ -28,9 +29,13 @@ class Engine:
     """Executors by id, processes by run id. Thread-safe."""
 
     def __init__(
-        self, load: LoadResult, *, buffer_cap: int = DEFAULT_CAP, instance_id: str | None = None, source: str = "api"
+        self, load: LoadResult, *, buffer_cap: int = DEFAULT_CAP, instance_id: str | None = None, source: str = "api",
+        access: Access | None = None,
     ) -> None:
         self.load = load
+        #: Decides ``exec.get`` (here) and ``exec.run`` (``Executor.exec``) for this engine's actor; with
+        #: no actor and no scope it allows everything without a look.
+        self.gate = Gate(access, load.policies)
         #: Where runs come from by default: ``console``, ``cli``, ``lua`` (run records keep it).
         self.source = source
         self.buffer_cap = buffer_cap
@@ -46,8 +51,9 @@ class Engine:
     # -- executors ---------------------------------------------------------------------------
 
     def reload(self, load: LoadResult) -> None:
-        """Use newly loaded entries; handles already given out (and their processes) keep theirs."""
+        """Use newly loaded entries and policies; handles already given out (and their processes) keep theirs."""
         self.load = load
+        self.gate = self.gate.with_policies(load.policies)
 
     def entry(self, entry_id: str) -> Entry | None:
         return self.load.get(entry_id)
@@ -55,15 +61,27 @@ class Engine:
     def get(self, entry_id: str) -> Executor:
         """A fresh executor handle for ``entry_id`` (what ``exec.get`` returns).
 
-        Raises:
-            ExecError: invalid ``resource id is required`` for ``""``; internal ``resource not
-            found`` for an unknown id or an entry that is not an executor (SAME).
-        """
-        from tui.core.executors.registry import executor_class
+        The ``exec.get`` check comes first, so a denied actor learns nothing about which ids exist.
 
+        Raises:
+            ExecError: invalid ``resource id is required`` for ``""``; ``PermissionDenied`` (invalid
+            ``permission denied: access executor``); internal ``resource not found`` for an unknown id
+            or an entry that is not an executor (SAME).
+        """
         if entry_id == "":
             raise invalid("resource id is required")
         entry = self.load.get(entry_id)
+        self.gate.require(EXEC_GET, entry_id, entry.meta if entry is not None else None)
+        return self._handle(entry_id, entry)
+
+    def probe(self, entry_id: str, timeout: float = 2.0) -> ExecutorStatus:
+        """The status of an executor, whoever the actor is: a status is the console's own business, not
+        an acquisition. Raises ExecError ``resource not found`` as :meth:`get` does."""
+        return self._handle(entry_id, self.load.get(entry_id)).probe(timeout)
+
+    def _handle(self, entry_id: str, entry: Entry | None) -> Executor:
+        from tui.core.executors.registry import executor_class
+
         cls = executor_class(entry.kind) if entry is not None else None
         if entry is None or cls is None:
             raise internal("resource not found", id=entry_id)

@@ -29,6 +29,7 @@ from tui.core.entries.loader import load_entries
 from tui.core.entries.models import DockerSpec, LoadResult
 from tui.core.entries.paths import resolve_entry_paths
 from tui.core.executors.base import ExecutorStatus
+from tui.core.policy import Access
 from tui.core.process import Process
 from tui.core.records import attach_recorder
 from tui.ui.entry_watch import EntryWatch
@@ -61,11 +62,11 @@ class ExecdeckApp(App[int]):
     def __init__(self, entry_paths: list[Path], *, user_theme_dir: Path | None = None,
                  sweep_orphans: bool = True, handle_signals: bool = False,
                  info_filter: InfoFilter | None = None, watch_interval: float = 1.0,
-                 records: str | None = None, no_record: bool = False) -> None:
+                 records: str | None = None, no_record: bool = False, access: Access | None = None) -> None:
         super().__init__()
         self.entry_paths = entry_paths
         self.load_result: LoadResult = load_entries(entry_paths)
-        self.engine = Engine(self.load_result, source="console")
+        self.engine = Engine(self.load_result, source="console", access=access)
         self.recorder = attach_recorder(self.engine, source="console", path=records, disabled=no_record)
         self.settings, self._settings_problems = load_settings()
         self.statuses: dict[str, ExecutorStatus | None] = {}
@@ -105,6 +106,8 @@ class ExecdeckApp(App[int]):
         problems = register_themes(self, self._user_theme_dir) + apply_theme(self, self.settings.theme)
         for problem in [*problems, *self._settings_problems]:
             self.notify(problem, title="Theme / settings", severity="warning", timeout=10)
+        for notice in self.recorder.notices:
+            self.notify(notice, title="Run records", severity="warning", timeout=10)
         self.watch(self, "theme", self._theme_changed, init=False)
         self.engine.add_listener(self._process_created)
         self.set_interval(self._watch_interval, self._check_entries)
@@ -133,7 +136,7 @@ class ExecdeckApp(App[int]):
 
     def _probe(self, entry_id: str) -> None:
         try:
-            status = self.engine.get(entry_id).probe(timeout=2.0)
+            status = self.engine.probe(entry_id, timeout=2.0)
         except Exception as err:  # noqa: BLE001 - a failed probe is a status, not a crash
             status = ExecutorStatus(False, f"cannot probe: {err}")
         post_call(self, self._set_status, entry_id, status)
@@ -308,7 +311,8 @@ class ExecdeckApp(App[int]):
 def run_console(args: argparse.Namespace) -> int:
     """Open the console on the entry paths of ``args``; returns the exit code (0 on a normal quit)."""
     app = ExecdeckApp(resolve_entry_paths(args.entries), handle_signals=True,
-                      records=getattr(args, "records", None), no_record=bool(getattr(args, "no_record", False)))
+                      records=getattr(args, "records", None), no_record=bool(getattr(args, "no_record", False)),
+                      access=getattr(args, "access", None))
     atexit.register(app.shutdown_engine)
     try:
         app.run()

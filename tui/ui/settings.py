@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from tui.core.private import private_folder, write_private
+
 DEFAULT_THEME = "execdeck-dark"
 DEFAULT_SCROLLBACK = 100_000
 
@@ -64,12 +66,10 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write the settings atomically (a temporary file renamed over the old one). Raises ``OSError``."""
+    """Write the settings atomically, private to the user (0600 in a 0700 folder). Raises ``OSError``."""
     path = settings_path() if path is None else path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(yaml.safe_dump(asdict(settings), sort_keys=True), encoding="utf-8")
-    os.replace(temporary, path)
+    private_folder(path.parent)
+    write_private(path, yaml.safe_dump(asdict(settings), sort_keys=True))
 
 
 _FIELDS = frozenset(Settings.__dataclass_fields__)

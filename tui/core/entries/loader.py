@@ -18,6 +18,8 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from tui.core.entries.models import Entry, LoadResult, Location, Problem
 from tui.core.entries.validate import validate_document
+from tui.core.policy.load import read_policies
+from tui.core.policy.model import Policy
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -99,10 +101,12 @@ def load_entries(paths: Sequence[Path]) -> LoadResult:
     """
     files, problems = find_entry_files(paths)
     entries: list[Entry] = []
+    policies: list[Policy] = []
     by_id: dict[str, Entry] = {}
     for path in files:
-        file_entries, file_problems = load_file(path)
+        file_entries, file_problems, file_policies = load_file(path)
         problems.extend(file_problems)
+        policies.extend(file_policies)
         for entry in file_entries:
             first = by_id.get(entry.id)
             if first is None:
@@ -119,25 +123,29 @@ def load_entries(paths: Sequence[Path]) -> LoadResult:
                     "rename one of them, or give the files different namespaces",
                 )
             )
-    return LoadResult(tuple(entries), tuple(problems), tuple(files))
+    # A policy is in force only when its entry is (the second of two with one id is not).
+    kept = tuple(p for p in policies if by_id[p.id].location == p.location)
+    return LoadResult(tuple(entries), tuple(problems), tuple(files), kept)
 
 
-def load_file(path: Path) -> tuple[list[Entry], list[Problem]]:
-    """The entries of one file and its problems (sorted by line); duplicates across files are not seen."""
+def load_file(path: Path) -> tuple[list[Entry], list[Problem], list[Policy]]:
+    """The entries of one file, its problems (sorted by line) and its policies; duplicates across files
+    are not seen."""
     problems: list[Problem] = []
     text = _read_text(path, problems)
     if text is None:
-        return [], problems
+        return [], problems, []
     root = _compose(path, text, problems)
     if root is None:
-        return [], problems
+        return [], problems, []
     try:
         entries, found = validate_document(path, text, root)
+        policies, policy_problems = read_policies(path, root, entries)
     except RecursionError:
-        return [], [Problem(Location(path, 1), "the YAML is nested too deeply")]
-    problems.extend(found)
+        return [], [Problem(Location(path, 1), "the YAML is nested too deeply")], []
+    problems.extend(found + policy_problems)
     problems.sort(key=lambda p: p.location.line)
-    return entries, problems
+    return entries, problems, policies
 
 
 def _read_text(path: Path, problems: list[Problem]) -> str | None:

@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tui.core.policy.model import Policy
 
 NATIVE_KIND = "exec.native"
 DOCKER_KIND = "exec.docker"
@@ -139,6 +142,8 @@ class LoadResult:
     entries: tuple[Entry, ...] = ()
     problems: tuple[Problem, ...] = ()
     files: tuple[Path, ...] = ()
+    #: The ``security.policy`` entries in force (those without errors), in file order.
+    policies: tuple[Policy, ...] = ()
 
     @property
     def executors(self) -> tuple[Entry, ...]:

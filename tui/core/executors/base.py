@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from tui.core.command import Kind, check_whitelist, is_loader_variable, tokenize
 from tui.core.entries.models import Entry, ExecutorSpec
 from tui.core.errors import invalid
+from tui.core.policy.model import EXEC_RUN
 from tui.core.process import Process, ProcessBackend, RunSpec
 
 if TYPE_CHECKING:
@@ -68,10 +69,13 @@ class Executor(ABC):
              timeout: float | None = None, source: str = "api") -> Process:
         """Create an unstarted process for ``command``.
 
+        The engine's ``exec.run`` check comes before every other one (the reference's order).
+
         Raises:
-            ExecError: invalid ``executor is released``, ``command is required``,
-            ``command not allowed: <cmd>``, or a refused loader variable in ``env``.
+            ExecError: invalid ``permission denied: execute command``, ``executor is released``,
+            ``command is required``, ``command not allowed: <cmd>``, or a refused loader variable in ``env``.
         """
+        self.engine.gate.require(EXEC_RUN, command, self.entry.meta)
         if self.released:
             raise invalid("executor is released", id=self.id)
         if command == "":

@@ -57,6 +57,8 @@ class RunRecord:
     stderr_lines: int
     output_kept: int
     output_dropped: int
+    #: Who acted (``--actor``, a visitor of a served console); empty when nobody was named.
+    actor: str = ""
 
     @property
     def truncated(self) -> bool:
@@ -96,7 +98,7 @@ class RunRecord:
             timed_out=bool(row["timed_out"]), oom_killed=bool(row["oom_killed"]), error=row["error"],
             stdout_bytes=row["stdout_bytes"], stderr_bytes=row["stderr_bytes"],
             stdout_lines=row["stdout_lines"], stderr_lines=row["stderr_lines"],
-            output_kept=row["output_kept"], output_dropped=row["output_dropped"],
+            output_kept=row["output_kept"], output_dropped=row["output_dropped"], actor=row["actor"],
         )
 
 

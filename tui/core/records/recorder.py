@@ -106,6 +106,8 @@ class Recorder:
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._user = os_user()
+        actor = engine.gate.access.actor if engine is not None else None
+        self._actor = actor.id if actor is not None else ""
         self._pid = os.getpid()
         self._pid_start = process_start_time(self._pid)
         self._remove_listener: Callable[[], None] = lambda: None
@@ -114,6 +116,11 @@ class Recorder:
             self._remove_listener = engine.add_listener(self._on_process)
             self._thread = threading.Thread(target=self._writer, name="records-writer", daemon=True)
             self._thread.start()
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What opening the database had to say (permissions made private), one line each."""
+        return self.store.notices if self.store is not None else ()
 
     @property
     def active(self) -> bool:
@@ -247,7 +254,8 @@ class Recorder:
             "run_id": spec.run_id, "executor_id": spec.executor_id, "kind": spec.kind, "command": spec.command,
             "argv": json.dumps(list(spec.argv)), "work_dir": spec.work_dir,
             "env_names": json.dumps(sorted(spec.env)),  # names only: values may be secrets
-            "user": self._user, "source": run.source, "handle": process.handle or "", "status": "running",
+            "user": self._user, "actor": self._actor, "source": run.source, "handle": process.handle or "",
+            "status": "running",
             "started_at": process.started_at if process.started_at is not None else time.time(),
             "writer_pid": self._pid, "writer_start": self._pid_start,
         }

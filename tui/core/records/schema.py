@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 from tui.core.streams import StreamName
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE runs (
@@ -69,7 +69,13 @@ def _to_v1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_to_v1]
+def _to_v2(conn: sqlite3.Connection) -> None:
+    # Who acted (``--actor``; empty when nobody was named), kept so history can filter by it.
+    conn.execute("ALTER TABLE runs ADD COLUMN actor TEXT NOT NULL DEFAULT ''")
+    conn.execute("CREATE INDEX runs_by_actor ON runs(actor, started_at)")
+
+
+_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_to_v1, _to_v2]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -20,12 +20,14 @@ from typing import Any
 from urllib.parse import quote
 
 from tui.core.pids import process_alive
+from tui.core.private import FILE_MODE, FOLDER_MODE, create_private_file, private_folder, tighten
 from tui.core.records.models import (
     DEFAULT_BUSY_TIMEOUT,
     STATUSES,
     RecordsError,
     RunRecord,
     Status,
+    default_records_path,
     resolve_records_path,
 )
 from tui.core.records.schema import SCHEMA_VERSION, SchemaTooNew, migrate, unpack_chunks
@@ -67,6 +69,8 @@ class RecordStore:
         self.busy_timeout = busy_timeout
         self.readonly = readonly
         self._lock = threading.RLock()
+        #: What opening had to say (permissions made private): one line each, for the operator.
+        self.notices: tuple[str, ...] = ()
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -92,17 +96,19 @@ class RecordStore:
     def _open(cls, path: Path, busy_timeout: float, ro_params: str | None) -> RecordStore:
         readonly = ro_params is not None
         conn: sqlite3.Connection | None = None
+        notices: tuple[str, ...] = ()
         try:
             if ro_params is not None:
                 conn = sqlite3.connect(f"file:{quote(str(path))}?{ro_params}", uri=True, timeout=busy_timeout,
                                        isolation_level=None, check_same_thread=False)
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                notices = _make_private(path)
                 conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
                                        check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             store = cls(conn, path, busy_timeout, readonly)
+            store.notices = notices
             if readonly:
                 version = int(conn.execute("PRAGMA user_version").fetchone()[0])
                 if version != SCHEMA_VERSION:
@@ -206,14 +212,15 @@ class RecordStore:
     def list_runs(
         self, *, executor: str | None = None, status: Status | None = None, since: float | None = None,
         until: float | None = None, source: str | None = None, text: str | None = None, limit: int | None = 200,
+        actor: str | None = None,
     ) -> list[RunRecord]:
         """Runs newest first, filtered by executor id, status, start time in ``[since, until]``, source,
-        and ``text`` (a substring of the command, executor id or run id). ``limit=None``: all."""
+        actor, and ``text`` (a substring of the command, executor id or run id). ``limit=None``: all."""
         if status is not None and status not in STATUSES:
             raise RecordsError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
         where: list[str] = []
         params: list[Any] = []
-        for column, value in (("executor_id", executor), ("source", source)):
+        for column, value in (("executor_id", executor), ("source", source), ("actor", actor)):
             if value:
                 where.append(f"{column} = ?")
                 params.append(value)
@@ -290,6 +297,25 @@ class RecordStore:
             return conn.execute(
                 "DELETE FROM runs WHERE status != 'running' AND coalesce(ended_at, started_at) < ?", (cutoff,)
             ).rowcount
+
+
+def _make_private(path: Path) -> tuple[str, ...]:
+    """Create the file (and missing folders) private to the user; tighten an existing looser database
+    (it holds the output of every run). SQLite gives its WAL and shared-memory files the database's
+    mode, so a private database keeps them private. Returns the notices to show. Raises ``OSError``."""
+    private_folder(path.parent)
+    changed = [(name, old) for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+               if (old := tighten(name, FILE_MODE)) is not None]
+    # The default folder is execdeck's own; a folder named with --records may be shared on purpose.
+    folder_old = tighten(path.parent, FOLDER_MODE) if path.parent == default_records_path().parent else None
+    create_private_file(path)
+    notices = []
+    if changed:
+        modes = ", ".join(f"{name.name} was {old:04o}" for name, old in changed)
+        notices.append(f"{path}: run records were readable by other users ({modes}); now private (0600)")
+    if folder_old is not None:
+        notices.append(f"{path.parent}: was mode {folder_old:04o}; now private (0700)")
+    return tuple(notices)
 
 
 def open_store(path: Path | str | None = None, *, disabled: bool = False,

@@ -15,10 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, TabbedContent, TabPane, Tree
+from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
 
 from tui.core.engine import Engine
-from tui.core.entries.models import DockerSpec
+from tui.core.entries.models import DockerSpec, Entry
+from tui.core.policy import EXEC_GET, Access, EntryAccess
 from tui.core.process import Process
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.run_dialog import RunDialog
@@ -50,6 +51,14 @@ def optional_tabs(engine: Engine, recorder: Any) -> list[TabPane]:
     return tabs
 
 
+def access_banner(access: Access) -> str:
+    """The header line: ``actor visitor:1 · scope demo``, and why policies do not apply when they do not."""
+    text = access.describe()
+    if access.unrestricted:
+        text += " · policies do not apply without " + ("an actor" if access.actor is None else "a scope")
+    return text
+
+
 class MainScreen(Screen[None]):
     """See the module docstring. Keys: ``r``/Enter run, ``p`` pull, ``ctrl+w`` close a run tab."""
 
@@ -75,6 +84,10 @@ class MainScreen(Screen[None]):
         return cast("ExecdeckApp", self.app)
 
     def compose(self) -> ComposeResult:
+        access = self.console.engine.gate.access
+        if access != Access():
+            # Whoever watches the screen must see whose rights it shows (a presenter, a visitor).
+            yield Static(access_banner(access), id="access-bar")
         with TabbedContent(id="main-tabs", initial="executors"):
             with TabPane("Executors", id="executors"), Horizontal(id="executors-layout"):
                 yield ExecutorTree(id="executor-tree")
@@ -101,7 +114,7 @@ class MainScreen(Screen[None]):
         """Redraw the tree, the details and the problems from the app's current entries."""
         load = self.console.load_result
         tree = self.query_one(ExecutorTree)
-        tree.show(load.entries, self.console.statuses)
+        tree.show(load.entries, self.console.statuses, self.entry_access())
         self.query_one(ProblemsView).show(load.problems)
         count = len(load.problems)
         self.tabs.get_tab("problems").label = f"Problems ({count})" if count else "Problems"
@@ -137,10 +150,24 @@ class MainScreen(Screen[None]):
 
     # -- events ----------------------------------------------------------------------------------
 
+    def _access_of(self, entry: Entry | None) -> EntryAccess | None:
+        """What the actor may do with ``entry``; ``None`` when no policy applies (the console as ever)."""
+        gate = self.console.engine.gate
+        if entry is None or not entry.is_executor or gate.unrestricted:
+            return None
+        return gate.entry_access(entry)
+
+    def entry_access(self) -> dict[str, EntryAccess]:
+        """:meth:`_access_of` each executor (empty when no policy applies)."""
+        found = {entry.id: self._access_of(entry) for entry in self.console.load_result.executors}
+        return {entry_id: access for entry_id, access in found.items() if access is not None}
+
     def _show_details(self) -> None:
         entry_id = self.query_one(ExecutorTree).selected_id
         entry = self.console.engine.entry(entry_id) if entry_id else None
-        self.query_one(ExecutorDetails).show(entry, self.console.statuses.get(entry_id or ""))
+        actor = self.console.engine.gate.access.actor
+        self.query_one(ExecutorDetails).show(entry, self.console.statuses.get(entry_id or ""), self._access_of(entry),
+                                             actor.id if actor else "")
 
     @on(Tree.NodeHighlighted, "#executor-tree")
     def _highlighted(self) -> None:
@@ -180,7 +207,13 @@ class MainScreen(Screen[None]):
         if entry is None or not entry.is_executor:
             self.notify("select an executor first", severity="warning")
             return
-        dialog = RunDialog(entry, self.console.start_run, self.console.history.setdefault(entry.id, []))
+        gate = self.console.engine.gate
+        get = gate.decide(EXEC_GET, entry.id, entry.meta)
+        if not get.allowed:
+            self.notify(f"{entry.id} is locked: {get.explain()}", title="Permission denied", severity="warning")
+            return
+        dialog = RunDialog(entry, self.console.start_run, self.console.history.setdefault(entry.id, []),
+                           None if gate.unrestricted else gate)
         self.app.push_screen(dialog, self._dialog_closed)
 
     def _dialog_closed(self, process: Process | None) -> None:

@@ -26,10 +26,14 @@ class ConsoleCommands(Provider):
         """``(text, callback, help)`` for every command offered now."""
         app = self.console
         found: list[Command] = []
+        gate = app.engine.gate
         for entry in app.load_result.executors:
             found.append((f"Executor: {entry.id}", partial(app.main.select_executor, entry.id),
                           f"show {entry.id} and its details"))
+            access = None if gate.unrestricted else gate.entry_access(entry)
             for command in entry.whitelist:
+                if access is not None and not access.runnable(command):
+                    continue  # never offer a run the policies would refuse
                 found.append((f"Run: {entry.id} › {command}", partial(app.run_command, entry.id, command),
                               "run this allowed command now"))
         for tab in app.main.run_tabs():

@@ -16,10 +16,12 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
 
 from tui.core.command import tokenize
 from tui.core.entries.models import DOCKER_KIND, Entry
 from tui.core.errors import ExecError
+from tui.core.policy import EXEC_RUN, Decision, Gate
 from tui.core.process import Process
 from tui.ui.widgets.run_tab import post_call
 
@@ -85,10 +87,14 @@ class RunDialog(ModalScreen[Process | None]):
         Binding("ctrl+r", "run", "Run"),
     ]
 
-    def __init__(self, entry: Entry, starter: Starter, history: list[str] | None = None) -> None:
+    def __init__(self, entry: Entry, starter: Starter, history: list[str] | None = None,
+                 gate: Gate | None = None) -> None:
         super().__init__()
         self.entry = entry
         self._starter = starter
+        #: Decides ``exec.run`` for the console's actor (``None``: no policy applies): a command it would
+        #: refuse is shown disabled, or refused here before anything starts.
+        self._gate = gate
         self._history = history if history is not None else []
         self._history_pos = len(self._history)
         self._starting = False
@@ -102,7 +108,7 @@ class RunDialog(ModalScreen[Process | None]):
             box.border_title = f"Run on {self.entry.id}"
             if self.whitelisted:
                 yield Label("Allowed commands (only these can run)")
-                yield OptionList(*self.entry.whitelist, id="commands")
+                yield OptionList(*(self._option(command) for command in self.entry.whitelist), id="commands")
             else:
                 yield Label("Command (no shell: use sh -c '...' for one; ↑/↓ history)")
                 yield Input(placeholder="e.g. ls -la", id="command")
@@ -121,6 +127,20 @@ class RunDialog(ModalScreen[Process | None]):
                 yield Button("Run (ctrl+r)", variant="primary", id="run")
                 yield Button("Cancel (esc)", id="cancel")
 
+    def _denial(self, command: str) -> Decision | None:
+        """The policy's refusal of ``command``, or ``None`` when it may run."""
+        if self._gate is None:
+            return None
+        decision = self._gate.decide(EXEC_RUN, command, self.entry.meta)
+        return None if decision.allowed else decision
+
+    def _option(self, command: str) -> Option:
+        denial = self._denial(command)
+        if denial is None:
+            return Option(command)
+        prompt = Content.from_markup("$cmd  [$foreground-muted]✗ $why[/]", cmd=command, why=denial.explain())
+        return Option(prompt, disabled=True)
+
     def _default_work_dir(self) -> str:
         spec = self.entry.spec
         default = getattr(spec, "default_work_dir", "") if spec is not None else ""
@@ -130,8 +150,11 @@ class RunDialog(ModalScreen[Process | None]):
         self._show_argv()
         if self.whitelisted:
             options = self.query_one("#commands", OptionList)
-            options.highlighted = 0
+            enabled = [i for i, command in enumerate(self.entry.whitelist) if self._denial(command) is None]
+            options.highlighted = enabled[0] if enabled else None
             options.focus()
+            if not enabled:
+                self.show_error("the policies allow none of these commands")
         else:
             self.query_one("#command", Input).focus()
 
@@ -151,7 +174,8 @@ class RunDialog(ModalScreen[Process | None]):
     @on(Input.Changed, "#command")
     def _command_changed(self) -> None:
         self._show_argv()
-        self.show_error("")
+        denial = self._denial(self.command) if self.command else None
+        self.show_error(f"permission denied ({denial.explain()})" if denial else "")
 
     @on(OptionList.OptionSelected, "#commands")
     @on(Input.Submitted)
@@ -195,6 +219,9 @@ class RunDialog(ModalScreen[Process | None]):
         try:
             if not command:
                 raise ValueError("pick or type a command first")
+            denial = self._denial(command)
+            if denial is not None:
+                raise ValueError(f"permission denied ({denial.explain()})")
             request = RunRequest(
                 executor_id=self.entry.id, command=command,
                 work_dir=self.query_one("#work-dir", Input).value.strip(),

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from tui.core.entries.models import Entry, Location
 from tui.core.executors.base import ExecutorStatus
+from tui.core.policy import EntryAccess
 from tui.ui.widgets.executor_list import KIND_NAMES, status_content
 
 
@@ -54,11 +55,32 @@ def settings_content(entry: Entry) -> Content:
     return Content("\n").join(lines)
 
 
-def whitelist_content(entry: Entry) -> Content:
-    """The allowed commands, one a line, or a plain statement that any command runs."""
+def whitelist_content(entry: Entry, access: EntryAccess | None = None) -> Content:
+    """The allowed commands, one a line, or a plain statement that any command runs.
+
+    With ``access``, a command the actor may not run is shown disabled (dimmed, ✗) with the reason."""
     if not entry.whitelist:
-        return Content.from_markup("[$foreground-muted]no whitelist: any command runs (still without a shell)[/]")
-    return Content("\n").join(Content.from_markup("[$accent]•[/] $cmd", cmd=cmd) for cmd in entry.whitelist)
+        text = "no whitelist: any command runs (still without a shell)"
+        if access is not None:
+            text = "no whitelist: each command is checked against the policies when it runs (no shell)"
+        return Content.from_markup("[$foreground-muted]$text[/]", text=text)
+    lines = []
+    for cmd in entry.whitelist:
+        decision = access.commands.get(cmd) if access is not None else None
+        if decision is not None and not decision.allowed:
+            lines.append(Content.from_markup("[$foreground-muted][$error]✗[/] [strike]$cmd[/]  $why[/]",
+                                             cmd=cmd, why=decision.explain()))
+        else:
+            lines.append(Content.from_markup("[$accent]•[/] $cmd", cmd=cmd))
+    return Content("\n").join(lines)
+
+
+def access_content(access: EntryAccess | None, actor: str) -> Content:
+    """``🔒 locked for visitor:1: no policy allows it``; empty when the actor may get the executor."""
+    if access is None or not access.locked:
+        return Content("")
+    return Content.from_markup("[$warning]🔒 locked[/] for $actor: $why", actor=actor or "no actor",
+                               why=access.get.explain())
 
 
 class ExecutorDetails(VerticalScroll, can_focus=True):
@@ -67,6 +89,9 @@ class ExecutorDetails(VerticalScroll, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(id="details-title", classes="details-title")
         yield Static(id="details-status")
+        lock = Static(id="details-access")
+        lock.display = False  # takes no line unless there is a lock to show
+        yield lock
         yield Static("Settings", classes="details-heading")
         yield Static(id="details-settings")
         yield Static("Whitelist", classes="details-heading")
@@ -74,19 +99,26 @@ class ExecutorDetails(VerticalScroll, can_focus=True):
         yield Static(id="details-source-heading", classes="details-heading")
         yield Static(id="details-yaml", classes="details-yaml")
 
-    def show(self, entry: Entry | None, status: ExecutorStatus | None) -> None:
-        """Show ``entry`` (``None``: nothing selected) with its current ``status``."""
+    def show(self, entry: Entry | None, status: ExecutorStatus | None, access: EntryAccess | None = None,
+             actor: str = "") -> None:
+        """Show ``entry`` (``None``: nothing selected) with its current ``status``; ``access`` is what
+        ``actor`` may do with it (``None`` when no policy applies)."""
         title = self.query_one("#details-title", Static)
         if entry is None:
             title.update("No executor selected")
-            for name in ("status", "settings", "whitelist", "source-heading", "yaml"):
+            for name in ("status", "access", "settings", "whitelist", "source-heading", "yaml"):
                 self.query_one(f"#details-{name}", Static).update("")
+            self.query_one("#details-access", Static).display = False
             return
         kind = KIND_NAMES.get(entry.kind, entry.kind)
         title.update(Content.from_markup("[b]$id[/]  [$foreground-muted]$kind[/]", id=entry.id, kind=kind))
         self.show_status(entry, status)
+        lock = access_content(access, actor)
+        shown = self.query_one("#details-access", Static)
+        shown.update(lock)
+        shown.display = bool(lock)
         self.query_one("#details-settings", Static).update(settings_content(entry))
-        self.query_one("#details-whitelist", Static).update(whitelist_content(entry))
+        self.query_one("#details-whitelist", Static).update(whitelist_content(entry, access))
         self.query_one("#details-source-heading", Static).update(
             Content.from_markup("Source  [$foreground-muted]$where[/]", where=display_path(entry.location)))
         self.query_one("#details-yaml", Static).update(highlight(entry.source.rstrip("\n") or "", language="yaml"))

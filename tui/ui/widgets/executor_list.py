@@ -11,6 +11,7 @@ from textual.widgets.tree import TreeNode
 
 from tui.core.entries.models import DOCKER_KIND, NATIVE_KIND, Entry
 from tui.core.executors.base import ExecutorStatus
+from tui.core.policy import EntryAccess
 
 KIND_NAMES = {NATIVE_KIND: "native", DOCKER_KIND: "docker"}
 
@@ -27,17 +28,27 @@ def status_content(status: ExecutorStatus | None, *, short: bool = False) -> Con
     return Content.from_markup(f"[{variable}]●[/] $text", text=text)
 
 
-def entry_label(entry: Entry, status: ExecutorStatus | None, colours: Mapping[str, str]) -> Text:
+def entry_label(entry: Entry, status: ExecutorStatus | None, colours: Mapping[str, str],
+                access: EntryAccess | None = None) -> Text:
     """One line of the tree: ``shell  native  ● ready  10 cmds``, coloured from the theme's ``colours``.
 
+    With ``access`` (an actor under policies), an executor the actor may not get is dimmed and locked
+    (``🔒 free  native  locked``), and the count says how many commands the actor may run (``2/10 cmds``).
     Tree labels are Rich ``Text``, which cannot name theme variables, so the current theme's values are
     put in; the tree rebuilds its labels when the theme changes.
     """
     muted = colours.get("foreground-muted", "")
     if not entry.is_executor:
         return Text(f"{entry.name}  not an executor ({entry.kind})", style=muted)
+    kind = KIND_NAMES.get(entry.kind, entry.kind)
+    if access is not None and access.locked:
+        return Text(f"🔒 {entry.name}  {kind}  locked", style=muted)
     count = len(entry.whitelist)
     commands = f"{count} cmd{'s' if count != 1 else ''}" if count else "any cmd"
+    if access is not None and count:
+        allowed = sum(1 for decision in access.commands.values() if decision.allowed)
+        if allowed < count:
+            commands = f"{allowed}/{commands}"
     if status is None:
         mark, text, colour = "…", "probing", muted
     elif status.ready:
@@ -47,7 +58,7 @@ def entry_label(entry: Entry, status: ExecutorStatus | None, colours: Mapping[st
     else:
         mark, text, colour = "●", "unavailable", colours.get("error", "")
     return Text.assemble(
-        (entry.name, "bold"), "  ", (KIND_NAMES.get(entry.kind, entry.kind), muted), "  ",
+        (entry.name, "bold"), "  ", (kind, muted), "  ",
         (mark, colour), f" {text}  ", (commands, muted),
     )
 
@@ -64,12 +75,13 @@ class ExecutorTree(Tree[str]):
         self.guide_depth = 2
         self._entries: tuple[Entry, ...] = ()
         self._statuses: Mapping[str, ExecutorStatus | None] = {}
+        self._access: Mapping[str, EntryAccess] = {}
 
     def on_mount(self) -> None:
-        self.watch(self.app, "theme", lambda: self.show(self._entries, self._statuses), init=False)
+        self.watch(self.app, "theme", lambda: self.show(self._entries, self._statuses, self._access), init=False)
 
     def _label(self, entry: Entry) -> Text:
-        return entry_label(entry, self._statuses.get(entry.id), self.app.theme_variables)
+        return entry_label(entry, self._statuses.get(entry.id), self.app.theme_variables, self._access.get(entry.id))
 
     @property
     def selected_id(self) -> str | None:
@@ -77,10 +89,13 @@ class ExecutorTree(Tree[str]):
         node = self.cursor_node
         return node.data if node is not None else None
 
-    def show(self, entries: tuple[Entry, ...], statuses: Mapping[str, ExecutorStatus | None]) -> None:
-        """Rebuild from ``entries``, keeping the cursor on the same entry id when it still exists."""
+    def show(self, entries: tuple[Entry, ...], statuses: Mapping[str, ExecutorStatus | None],
+             access: Mapping[str, EntryAccess] | None = None) -> None:
+        """Rebuild from ``entries``, keeping the cursor on the same entry id when it still exists.
+
+        ``access`` holds what the actor may do per executor id; empty when no policy applies."""
         keep = self.selected_id
-        self._entries, self._statuses = entries, statuses
+        self._entries, self._statuses, self._access = entries, statuses, access or {}
         self.clear()
         namespaces: dict[str, TreeNode[str]] = {}
         target: TreeNode[str] | None = None

@@ -1,0 +1,10 @@
+-- Without an actor or a scope, nothing is checked: every executor and command as before.
+local exec = require("exec")
+local free = assert(exec.get("app:free"))
+local proc = assert(free:exec("echo open"))
+assert(proc:start())
+assert(proc:wait() == 0)
+local shell = assert(exec.get("app:shell"))
+local _, err = shell:exec("id")
+assert(err:message() == "command not allowed: id", err:message())
+print("open ok")
