@@ -29,6 +29,7 @@ from tui.core.errors import ExecError
 from tui.core.process import KILL_GRACE, Process, signal_name
 from tui.ui.output_buffer import Stream
 from tui.ui.run_info import RunInfo
+from tui.ui.settings import DEFAULT_SCROLLBACK
 from tui.ui.widgets.output_pane import OutputPane
 from tui.ui.widgets.run_view import RunView
 
@@ -129,7 +130,7 @@ class RunTab(TabPane):
     """The tab of one run. ``info_filter`` lets tests freeze pids and times in the header."""
 
     def __init__(
-        self, feed: RunFeed, *, max_lines: int = 100_000, info_filter: InfoFilter | None = None,
+        self, feed: RunFeed, *, max_lines: int = DEFAULT_SCROLLBACK, info_filter: InfoFilter | None = None,
         background: bool = False, return_focus: Widget | None = None,
     ) -> None:
         """``background``: open without taking the focus, which goes back to ``return_focus`` (a run started
