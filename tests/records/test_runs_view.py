@@ -19,10 +19,11 @@ SIZE = (120, 30)
 
 
 class RunsApp(App[None]):
-    def __init__(self, store: RecordStore | None, problem: str | None = None) -> None:
+    def __init__(self, store: RecordStore | None, problem: str | None = None, **options: int) -> None:
         super().__init__()
         self.store = store
         self.problem = problem
+        self.options = options
         self.reruns: list[RunsView.Rerun] = []
         self.loads = 0
 
@@ -30,7 +31,7 @@ class RunsApp(App[None]):
         return dict(DEFAULT_VARIABLES)
 
     def compose(self) -> ComposeResult:
-        yield RunsView(self.store, self.problem)
+        yield RunsView(self.store, self.problem, **self.options)
 
     def on_mount(self) -> None:
         register_themes(self)
@@ -129,6 +130,26 @@ async def test_enter_opens_the_recorded_output_and_b_goes_back(engine: Engine, r
         await pilot.press("b")
         await pilot.pause()
         assert not isinstance(app.screen, RecordedRunScreen)
+
+
+async def test_a_recorded_run_keeps_as_many_rows_as_the_scrollback_setting_says(
+    engine: Engine, records_path: Path
+) -> None:
+    record_runs(engine)
+    app = RunsApp(RecordStore.open(records_path), max_lines=10)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot, 3)
+        app.view.table.focus()
+        await pilot.press("enter")  # the newest: seq 1 50
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RecordedRunScreen)
+        pane = screen.query_one(OutputPane)
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if screen.loaded and pane.buffer.dropped_lines + len(pane.buffer) >= 50:
+                break
+        assert [pane.buffer.plain(i) for i in range(len(pane.buffer))] == [str(i) for i in range(41, 51)]
 
 
 async def test_r_posts_rerun_with_the_recorded_command(engine: Engine, records_path: Path) -> None:

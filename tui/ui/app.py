@@ -85,7 +85,7 @@ class ExecdeckApp(App[int]):
         return dict(DEFAULT_VARIABLES)
 
     def get_default_screen(self) -> Screen[Any]:
-        return MainScreen(extra_tabs=optional_tabs(self.engine, self.recorder))
+        return MainScreen(extra_tabs=optional_tabs(self.engine, self.recorder, self.settings.scrollback_lines))
 
     def on_runs_view_rerun(self, message: Any) -> None:
         """Run a recorded command again on the same executor and work dir (env values were never kept)."""

@@ -20,33 +20,26 @@ from textual.widgets import Footer, TabbedContent, TabPane, Tree
 from tui.core.engine import Engine
 from tui.core.entries.models import DockerSpec
 from tui.core.process import Process
+from tui.lua.session import make_repl
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.run_dialog import RunDialog
 from tui.ui.widgets.executor_details import ExecutorDetails
 from tui.ui.widgets.executor_list import ExecutorTree
 from tui.ui.widgets.problems_view import ProblemsView
+from tui.ui.widgets.repl_view import ReplView
 from tui.ui.widgets.run_tab import RunFeed, RunTab
+from tui.ui.widgets.runs_view import RunsView
 
 if TYPE_CHECKING:
     from tui.ui.app import ExecdeckApp
 
-FIXED_TABS = ("executors", "problems", "repl", "history")
 
-
-def optional_tabs(engine: Engine, recorder: Any) -> list[TabPane]:
-    """The REPL tab and the run history, when their modules are there (they were written beside this one)."""
-    tabs: list[TabPane] = []
-    try:
-        from tui.lua.session import make_repl
-        from tui.ui.widgets.repl_view import ReplView
-    except ImportError:
-        pass
-    else:
-        tabs.append(TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl"))
+def optional_tabs(engine: Engine, recorder: Any, scrollback_lines: int) -> list[TabPane]:
+    """The REPL tab, and the run history when runs are recorded (``recorder`` is not None)."""
+    tabs = [TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl")]
     if recorder is not None:
-        from tui.ui.widgets.runs_view import RunsView
-
-        tabs.append(TabPane("History", RunsView(recorder.store, recorder.problem), id="history"))
+        runs = RunsView(recorder.store, recorder.problem, max_lines=scrollback_lines)
+        tabs.append(TabPane("History", runs, id="history"))
     return tabs
 
 
