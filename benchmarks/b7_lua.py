@@ -14,7 +14,8 @@ from typing import Any
 
 from benchmarks.pairs import paired_result
 from tui.core.engine import Engine
-from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
+from tui.core.entries.models import Entry, LoadResult, Location
+from tui.core.executors.native import KIND, NativeSpec
 from tui.lua.exec_module import install_exec
 from tui.lua.runtime import LuaSandbox
 
@@ -31,7 +32,7 @@ end
 
 
 def _engine() -> Engine:
-    entry = Entry(id="bench:native", namespace="bench", name="native", kind=NATIVE_KIND,
+    entry = Entry(id="bench:native", namespace="bench", name="native", kind=KIND.name,
                   location=Location(Path("bench")), spec=NativeSpec())
     return Engine(LoadResult(entries=(entry,)), source="lua")
 

@@ -16,13 +16,14 @@ from typing import Any
 
 from benchmarks.pairs import measure_pairs, paired_result
 from tui.core.engine import Engine
-from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
+from tui.core.entries.models import Entry, LoadResult, Location
+from tui.core.executors.native import KIND, NativeSpec
 
 MIB = 1024 * 1024
 
 
 def _engine() -> Engine:
-    entry = Entry(id="bench:native", namespace="bench", name="native", kind=NATIVE_KIND,
+    entry = Entry(id="bench:native", namespace="bench", name="native", kind=KIND.name,
                   location=Location(Path("bench")), spec=NativeSpec())
     return Engine(LoadResult(entries=(entry,)))
 

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.engine import Engine
-from tui.core.entries.models import NATIVE_KIND, Entry, Location, NativeSpec, frozen_map
+from tui.core.entries.models import Entry, Location, frozen_map
+from tui.core.executors.native import KIND as NATIVE
+from tui.core.executors.native import NativeSpec
 from tui.core.streams import StreamReader
 
 EngineFactory = Callable[..., Engine]
@@ -19,7 +21,7 @@ def native_entry(name: str = "native", **fields: Any) -> Entry:
         fields["default_env"] = frozen_map(fields["default_env"])
     if "command_whitelist" in fields:
         fields["command_whitelist"] = tuple(fields["command_whitelist"])
-    return Entry(id=f"t:{name}", namespace="t", name=name, kind=NATIVE_KIND,
+    return Entry(id=f"t:{name}", namespace="t", name=name, kind=NATIVE.name,
                  location=Location(Path("inline.yaml"), 1), spec=NativeSpec(**fields))
 
 

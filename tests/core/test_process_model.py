@@ -163,15 +163,15 @@ def test_exit_callbacks_run_once_the_output_has_ended(engine: Engine) -> None:
     process.wait()
 
 
-def test_a_resource_factory_may_register_a_cleanup(engine: Engine) -> None:
+def test_a_resource_factory_may_register_a_cleanup_that_runs_at_shutdown(engine: Engine) -> None:
     cleaned: list[str] = []
 
     def factory() -> str:
-        engine.add_cleanup(lambda: cleaned.append("done"))
+        engine.scope.add_cleanup(lambda: cleaned.append("done"))
         return "client"
 
-    assert engine.resource("k", factory) == "client"
-    assert engine.resource("k", lambda: "other") == "client"
+    assert engine.scope.resource("k", factory) == "client"
+    assert engine.scope.resource("k", lambda: "other") == "client"
     engine.shutdown()
     assert cleaned == ["done"]
 

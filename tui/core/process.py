@@ -291,9 +291,12 @@ class Process(OutputSink):
     stays readable after :meth:`wait`.
     """
 
-    def __init__(self, spec: RunSpec, backend: ProcessBackend, *, buffer_cap: int = DEFAULT_CAP) -> None:
+    def __init__(self, spec: RunSpec, backend: ProcessBackend, *, buffer_cap: int = DEFAULT_CAP,
+                 describe_handle: Callable[[str], str] = str) -> None:
+        """``describe_handle`` is the kind's way of naming a handle for people (``pid 4242``)."""
         self.spec = spec
         self.backend = backend
+        self._describe_handle = describe_handle
         self._lock = threading.RLock()
         self._order = threading.Lock()  # keeps subscribers' view in arrival order across streams
         self._state = ProcessState.CREATED
@@ -327,7 +330,15 @@ class Process(OutputSink):
 
     @property
     def handle(self) -> str:
+        """The pid or container id once launched, for records and signals; empty before."""
         return self.backend.handle
+
+    @property
+    def handle_text(self) -> str:
+        """The handle as its kind names it for people (``pid 4242``, ``container 0123456789ab``); empty
+        before the launch."""
+        handle = self.backend.handle
+        return self._describe_handle(handle) if handle else ""
 
     @property
     def running(self) -> bool:

@@ -29,8 +29,8 @@ import docker
 import docker.errors
 import docker.types
 
-from tui.core.entries.models import DockerSpec
 from tui.core.errors import internal
+from tui.core.executors.docker import DockerSpec
 from tui.core.executors.docker_client import (
     QUICK_TIMEOUT,
     DockerHost,

@@ -18,7 +18,6 @@ from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane, Tree
 
 from tui.core.engine import Engine
-from tui.core.entries.models import DockerSpec
 from tui.core.process import Process
 from tui.lua.session import make_repl
 from tui.ui.screens.confirm import ConfirmScreen
@@ -181,13 +180,10 @@ class MainScreen(Screen[None]):
             self.console.open_started_run(process)
 
     def action_pull(self) -> None:
-        """Pull the image of the selected docker executor."""
+        """Pull what the selected executor needs (the image of a docker executor)."""
         entry_id = self.query_one(ExecutorTree).selected_id
-        entry = self.console.engine.entry(entry_id) if entry_id else None
-        if entry is None or not isinstance(entry.spec, DockerSpec):
-            self.notify("pulling is for docker executors", severity="warning")
-            return
-        self.console.pull(entry.id)
+        if not entry_id or not self.console.pull(entry_id):
+            self.notify("this executor has nothing to pull", severity="warning")
 
     def action_close_tab(self) -> None:
         """Close the current run tab; a run still going is stopped after a confirmation."""

@@ -17,9 +17,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static, TextArea
 
-from tui.core.command import tokenize
-from tui.core.entries.models import DOCKER_KIND, Entry
+from tui.core.command import split_keeping_empty
+from tui.core.entries.models import Entry
 from tui.core.errors import ExecError
+from tui.core.executors import registry
 from tui.core.process import Process
 from tui.ui.widgets.run_tab import post_call
 
@@ -65,11 +66,12 @@ def parse_timeout(text: str) -> float | None:
     return seconds
 
 
-def argv_content(command: str, kind: str) -> Content:
-    """``argv  [echo] [hello world]``: the exact arguments the command becomes (no shell)."""
+def argv_content(command: str, tokenize: Callable[[str], list[str]]) -> Content:
+    """``argv  [echo] [hello world]``: the exact arguments the command becomes (no shell), split by the
+    executor's kind's ``tokenize``."""
     if not command:
         return Content.from_markup("[$foreground-muted]argv  (pick or type a command)[/]")
-    argv = tokenize(command, "docker" if kind == DOCKER_KIND else "native")
+    argv = tokenize(command)
     if not argv:
         return Content.from_markup("[$warning]argv  (none: no command)[/]")
     parts = [Content.from_markup("[$foreground-muted]argv[/] ")]
@@ -88,6 +90,8 @@ class RunDialog(ModalScreen[Process | None]):
     def __init__(self, entry: Entry, starter: Starter, history: list[str] | None = None) -> None:
         super().__init__()
         self.entry = entry
+        kind = registry.find(entry.kind)
+        self._tokenize = kind.tokenize if kind is not None else split_keeping_empty
         self._starter = starter
         self._history = history if history is not None else []
         self._history_pos = len(self._history)
@@ -123,8 +127,7 @@ class RunDialog(ModalScreen[Process | None]):
 
     def _default_work_dir(self) -> str:
         spec = self.entry.spec
-        default = getattr(spec, "default_work_dir", "") if spec is not None else ""
-        return default or "executor default"
+        return (spec.default_work_dir if spec is not None else "") or "executor default"
 
     def on_mount(self) -> None:
         self._show_argv()
@@ -145,7 +148,7 @@ class RunDialog(ModalScreen[Process | None]):
         return self.query_one("#command", Input).value
 
     def _show_argv(self) -> None:
-        self.query_one("#argv", Static).update(argv_content(self.command, self.entry.kind))
+        self.query_one("#argv", Static).update(argv_content(self.command, self._tokenize))
 
     @on(OptionList.OptionHighlighted, "#commands")
     @on(Input.Changed, "#command")
