@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tui.core.engine import Engine
+from tui.core.entries import load_entries
 from tui.core.executors import registry
 from tui.core.executors.base import ORPHAN_SWEEP, PRUNE, PULL, STATUS_PROBE
+from tui.core.executors.memory import MemoryKind, MemorySpec
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -43,3 +46,38 @@ def test_a_second_kind_with_a_taken_name_or_label_is_refused() -> None:
     with pytest.raises(ValueError, match="already registered"):
         registry.register(native)
     assert registry.find("exec.native") is native
+
+
+def test_a_kind_registered_through_the_registry_alone_loads_validates_and_runs(
+    memory_kind: MemoryKind, tmp_path: Path
+) -> None:
+    path = tmp_path / "memory.yaml"
+    path.write_text("namespace: m\nentries:\n  - name: box\n    kind: exec.memory\n"
+                    "    default_env: {A: '1'}\n    comand_whitelist: [hi]\n")
+    result = load_entries([path])
+    [entry] = result.executors
+    assert isinstance(entry.spec, MemorySpec) and dict(entry.spec.default_env) == {"A": "1"}
+    assert [p.format() for p in result.problems] == [
+        f"{path}:6: m:box.comand_whitelist: unknown field 'comand_whitelist' for exec.memory (ignored) "
+        "(did you mean 'command_whitelist'?)"]
+    engine = Engine(result)
+    process = engine.get("m:box").exec("hi 'there you'")
+    assert process.spec.argv == ("hi", "there you") and process.spec.kind == "memory"
+    process.start()
+    run = memory_kind.wait_for_launch()
+    assert process.handle_text == "run 1" and run.env == {"A": "1"}
+    run.out("hello\n")
+    run.exit(0)
+    assert process.wait().code == 0
+    engine.shutdown()
+
+
+def test_once_a_kind_is_unregistered_its_entries_load_as_not_executors(tmp_path: Path) -> None:
+    kind = MemoryKind(name="lab.vanished", label="vanished")
+    unregister = registry.register(kind)
+    unregister()
+    path = tmp_path / "gone.yaml"
+    path.write_text("namespace: g\nentries:\n  - name: box\n    kind: lab.vanished\n")
+    result = load_entries([path])
+    assert result.problems == () and result.executors == ()
+    assert [e.kind for e in result.entries] == ["lab.vanished"]
