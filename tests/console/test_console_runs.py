@@ -53,12 +53,12 @@ async def test_the_picker_offers_only_the_whitelisted_commands_and_a_run_opens_a
         tab = app.main.run_tabs()[0]
         assert app.main.tabs.active == tab.id
         await wait_until(pilot, lambda: tab.process.exit_status is not None and len(pane_text(tab)) == 2, "the end")
-        await pilot.pause(0.1)
         assert sorted(pane_text(tab)) == ["err", "out"]
         streams = {tab.view.pane.buffer.line(i).stream for i in range(2)}
         assert streams == {"stdout", "stderr"}
-        header = str(tab.view.query_one("RunHeader").render())
-        assert "exited 0" in header and "app:shell" in header
+        header = tab.view.query_one("RunHeader")
+        await wait_until(pilot, lambda: "exited 0" in str(header.render()), "the header to say how it ended")
+        assert "app:shell" in str(header.render())
         assert str(app.main.tabs.get_tab(tab).label).startswith("✓")
 
 
