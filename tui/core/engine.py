@@ -60,7 +60,8 @@ class Engine:
 
         Raises:
             ExecError: invalid ``resource id is required`` for ``""``; internal ``resource not
-            found`` for an unknown id or an entry that is not an executor (SAME).
+            found`` for an unknown id or an entry that is not an executor, worded as the reference
+            runtime words them (scripts match on the messages).
         """
         if entry_id == "":
             raise invalid("resource id is required")

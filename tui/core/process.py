@@ -71,7 +71,8 @@ class ExitStatus:
 
     @property
     def lua_code(self) -> int:
-        """What ``proc:wait()`` returns in Lua: ``-1`` for a signal death (SAME)."""
+        """What ``proc:wait()`` returns in Lua: ``-1`` for a signal death, as in the reference runtime
+        (scripts test for it)."""
         if self.signal is not None or self.code is None:
             return -1
         return self.code
@@ -121,7 +122,7 @@ class OutputSink(ABC):
     """
 
     #: True while anyone is subscribed. Set under the backend's source locks when it becomes true, so a
-    #: backend holding its lock may skip ``deliver_direct`` while it is false (B1's hot path).
+    #: backend holding its lock may skip ``deliver_direct`` while it is false (a fast stream's hot path).
     subscribed: bool = False
 
     @abstractmethod
@@ -246,8 +247,9 @@ _LATCH_STEP = 0.5
 
 
 class _Latch:
-    """A one-way event: ``threading.Event`` without the Condition (two per run, and B2 measured
-    their making and waking). A lock held from birth; ``set`` releases it and a waiter passes it on."""
+    """A one-way event: ``threading.Event`` without the Condition (two per run, and their making and
+    waking showed in the time of many short runs). A lock held from birth; ``set`` releases it and a
+    waiter passes it on."""
 
     __slots__ = ("_gate", "_lock", "_open")
 
@@ -392,7 +394,7 @@ class _Output(OutputSink):
 
 
 class Process:
-    """One run of one command: states created -> started -> closed (spec section 5).
+    """One run of one command: states created -> started -> closed.
 
     Every method returns a value or raises :class:`ExecError`; the Lua layer maps those to
     ``value, nil`` / ``nil, err``. Output is buffered per stream (see :mod:`tui.core.streams`) and
@@ -459,7 +461,7 @@ class Process:
     def buffer(self, stream: StreamName) -> StreamBuffer:
         return self._buffers[stream]
 
-    # -- operations of spec section 5 ----------------------------------------------------------
+    # -- the operations a script has (start, wait, signal, stdin, streams, close) ---------------
 
     def start(self) -> None:
         """Launch. Raises invalid when closed or already started (even after a failed start)."""
@@ -515,7 +517,8 @@ class Process:
         self.backend.send_signal(signum)
 
     def write_stdin(self, data: bytes, cancel: threading.Event | None = None) -> None:
-        """Write all of ``data``; ``b""`` closes stdin (end of input, BETTER)."""
+        """Write all of ``data``; ``b""`` closes stdin (end of input: ``sort`` and ``cat`` can end, where
+        the reference runtime's stdin never closes)."""
         with self._lock:
             self._check_usable()
             if self._start_failed is not None:
@@ -624,7 +627,7 @@ class Process:
             self.ended_at = time.time()
         if run_callbacks:
             # Before the waiters wake: a thread woken from wait() would only contend for the GIL with
-            # this clean-up (B2 measured the hand-offs). A callback that waits returns at once, as
+            # this clean-up (measured on many short runs). A callback that waits returns at once, as
             # ``_wait_exit`` looks at the status first.
             self._maybe_run_callbacks()
         self._exited.set()

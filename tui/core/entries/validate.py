@@ -89,7 +89,7 @@ def validate_document(path: Path, text: str, root: Node) -> tuple[list[Entry], l
 def _namespace(check: Check, root: Node, top: dict[str, tuple[Node, Node]]) -> str:
     pair = top.get("namespace")
     if pair is None or is_null(pair[1]):
-        # BETTER: the reference skips such a file without a word.
+        # The reference runtime skips such a file without a word, and its entries silently vanish.
         message = "the file has no namespace, so none of its entries is loaded"
         check.error(root, "namespace", message, "add namespace: app")
         return ""

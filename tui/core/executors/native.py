@@ -136,7 +136,8 @@ class NativeBackend(ProcessBackend):
         if self.program is None:
             raise internal(f'exec: "{self.argv[0]}": executable file not found in $PATH')
         # Our own pipes, handed to Popen as descriptors: its file objects for them cost more than the
-        # rest of a short run's bookkeeping (B2). Python makes every descriptor close-on-exec; the
+        # rest of a short run's bookkeeping (measured on many short runs). Python makes every
+        # descriptor close-on-exec; the
         # child gets its three by dup2.
         fds: list[int] = []
         try:
@@ -342,7 +343,7 @@ class _Pipe:
         self.volume = 0
         self.resized = False
         # Pulls by a reader, and how many the reactor saw when it last looked: a count rather than a
-        # clock, as reading the clock showed in B1's hot path.
+        # clock, as reading the clock showed in a fast stream's hot path.
         self.pulls = 0
         self.seen_pulls = 0
         self.watching = True
@@ -360,8 +361,8 @@ class _Pipe:
 
         Subscribers hear of those reads in batches: up to ``DIRECT_BATCH`` reads, handed over together
         within a reactor tick (``_idle_check``), at the end of the pipe, and before any output that
-        goes through the buffer. A call per read cost a recorded B1 a third of its throughput, so once
-        the pipe is grown the reader adds to ``batch`` itself."""
+        goes through the buffer. A call per read cost a recorded fast stream a third of its throughput,
+        so once the pipe is grown the reader adds to ``batch`` itself."""
         if data is None:
             self.flush()
             return
@@ -428,8 +429,8 @@ class _Pipe:
     def _count(self, size: int) -> None:
         self.volume += size
         if self.volume >= _GROW_AFTER:
-            # A fast writer: a larger pipe means fuller reads and fewer wake-ups (B1 went from ~23 KiB
-            # to ~64 KiB per read). Short runs never pay for the larger pipe.
+            # A fast writer: a larger pipe means fuller reads and fewer wake-ups (a gigabyte of output
+            # went from ~23 KiB to ~64 KiB per read). Short runs never pay for the larger pipe.
             self.resized = True
             with contextlib.suppress(OSError):
                 fcntl.fcntl(self.fd, _F_SETPIPE_SZ, _PIPE_SIZE)
