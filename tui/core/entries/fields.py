@@ -250,4 +250,3 @@ class Field:
     default: str
     help: str
     required: str = ""
-
