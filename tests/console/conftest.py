@@ -26,7 +26,7 @@ namespace: mem
 entries:
   - name: shell
     kind: exec.memory
-    command_whitelist: [echo hello world, cat, sleep 30]
+    command_whitelist: [echo hello world, cat, serve]
   - name: free
     kind: exec.memory
 """

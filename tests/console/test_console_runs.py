@@ -160,7 +160,7 @@ async def test_the_sigterm_key_ends_the_run_and_the_header_says_killed_by_sigter
     app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        tab = await start_in_tab(pilot, app, "mem:shell", "sleep 30")
+        tab = await start_in_tab(pilot, app, "mem:shell", "serve")
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: tab.process.exit_status is not None, "the run to end")
         assert run_of(tab).signals == [signal.SIGTERM]
@@ -188,7 +188,7 @@ async def test_closing_a_running_tab_asks_first_then_ends_the_run(
     app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        tab = await start_in_tab(pilot, app, "mem:shell", "sleep 30")
+        tab = await start_in_tab(pilot, app, "mem:shell", "serve")
         await pilot.press("ctrl+w")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         await pilot.press("n")
@@ -236,7 +236,7 @@ async def test_quit_with_a_run_going_asks_first_and_leaves_nothing_running(
     app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        tab = await start_in_tab(pilot, app, "mem:shell", "sleep 30")
+        tab = await start_in_tab(pilot, app, "mem:shell", "serve")
         await pilot.press("e", "q")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         await pilot.press("n")

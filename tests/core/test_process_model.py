@@ -1,5 +1,6 @@
 """The process model, whatever the kind: subscribers, readers, time limits, pre-checks, the engine's
-listeners and its end. Run on the in-memory kind, whose runs the test steps: no process, no sleep.
+listeners and its end. Run on the in-memory kind, whose runs the test steps: no process, and no
+waiting on the clock but for the time limits themselves.
 What only a real process shows is in test_native_*.py and tests/docker_exec."""
 
 from __future__ import annotations
