@@ -19,9 +19,9 @@ import docker.errors
 
 from benchmarks.pairs import measure_pairs, paired_result
 from tui.core.engine import Engine
-from tui.core.entries.models import DOCKER_KIND, DockerSpec, Entry, LoadResult, Location
-from tui.core.executors.docker import DockerExecutor
-from tui.core.executors.docker_client import inspect_image, resolve_host
+from tui.core.entries.models import Entry, LoadResult, Location
+from tui.core.executors.docker import KIND, DockerSpec
+from tui.core.executors.docker_client import host_for, inspect_image, resolve_host
 
 IMAGE = "execdeck-test/busybox:latest"
 MIB = 1024 * 1024
@@ -47,7 +47,7 @@ def _skip_reason() -> str | None:
 
 def _engine() -> Engine:
     # auto_remove: the product's cycle includes the removal, as `docker run --rm` does.
-    entry = Entry(id=_ID, namespace="bench", name="docker", kind=DOCKER_KIND, location=Location(Path("bench")),
+    entry = Entry(id=_ID, namespace="bench", name="docker", kind=KIND.name, location=Location(Path("bench")),
                   spec=DockerSpec(image=IMAGE, auto_remove=True))
     return Engine(LoadResult(entries=(entry,)))
 
@@ -71,7 +71,7 @@ def run_b4(runs: int = 20) -> dict[str, Any]:
         return {"skipped": reason}
     engine = _engine()
     executor = engine.get(_ID)
-    assert isinstance(executor, DockerExecutor)
+    host = host_for(engine.scope, "")
 
     settled: list[float] = []
 
@@ -83,7 +83,7 @@ def run_b4(runs: int = 20) -> dict[str, Any]:
         elapsed = time.perf_counter() - start
         assert code == 0
         # The removal runs behind wait(); measured apart, and never overlapping the next run.
-        assert executor.host.settle(30)
+        assert host.settle(30)
         settled.append(time.perf_counter() - start)
         return elapsed
 

@@ -17,7 +17,8 @@ from typing import Any
 from benchmarks.pairs import paired_result
 from benchmarks.policies import bench_policies
 from tui.core.engine import Engine
-from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
+from tui.core.entries.models import Entry, LoadResult, Location
+from tui.core.executors.native import KIND, NativeSpec
 from tui.lua.exec_service import ExecService
 from tui.lua.host import LocalLua, LuaHost, LuaWorker
 from tui.lua.runtime import DEFAULT_MAX_MEMORY
@@ -36,7 +37,7 @@ end
 
 def _engine(policies: bool = False) -> Engine:
     """An engine over one native entry; with ``policies``, acting under 100 of them (B7P)."""
-    entry = Entry(id="bench:native", namespace="bench", name="native", kind=NATIVE_KIND,
+    entry = Entry(id="bench:native", namespace="bench", name="native", kind=KIND.name,
                   location=Location(Path("bench")), spec=NativeSpec())
     if not policies:
         return Engine(LoadResult(entries=(entry,)), source="lua")

@@ -17,14 +17,15 @@ from typing import Any
 from benchmarks.pairs import measure_pairs, paired_result
 from benchmarks.policies import bench_policies
 from tui.core.engine import Engine
-from tui.core.entries.models import NATIVE_KIND, Entry, LoadResult, Location, NativeSpec
+from tui.core.entries.models import Entry, LoadResult, Location
+from tui.core.executors.native import KIND, NativeSpec
 
 MIB = 1024 * 1024
 
 
 def _engine(policies: bool = False) -> Engine:
     """An engine over one native entry; with ``policies``, acting under 100 of them (B2P)."""
-    entry = Entry(id="bench:native", namespace="bench", name="native", kind=NATIVE_KIND,
+    entry = Entry(id="bench:native", namespace="bench", name="native", kind=KIND.name,
                   location=Location(Path("bench")), spec=NativeSpec())
     if not policies:
         return Engine(LoadResult(entries=(entry,)))

@@ -11,6 +11,21 @@ import docker
 import pytest
 
 from tests import dockertools as dt
+from tui.core.executors import registry
+from tui.core.executors.memory import MemoryKind
+
+# ---- The in-memory kind --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def memory_kind() -> Iterator[MemoryKind]:
+    """The in-memory kind, registered for this test through the registry's public call alone: entries
+    loaded from now on may say ``kind: exec.memory``, and the test steps their runs (see its module)."""
+    kind = MemoryKind()
+    unregister = registry.register(kind)
+    yield kind
+    unregister()
+
 
 # ---- Run records ---------------------------------------------------------------------------------------
 

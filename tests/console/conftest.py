@@ -16,10 +16,20 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from tui.core.executors.memory import MemoryKind
 from tui.ui.app import ExecdeckApp
 from tui.ui.widgets.run_tab import frozen_info
 
 ENTRIES = Path(__file__).resolve().parent / "entries"
+MEMORY_ENTRIES = """\
+namespace: mem
+entries:
+  - name: shell
+    kind: exec.memory
+    command_whitelist: [echo hello world, cat, serve]
+  - name: free
+    kind: exec.memory
+"""
 REPO = Path(__file__).resolve().parents[2]
 SIZE = (120, 40)
 
@@ -43,6 +53,15 @@ def entries_dir(tmp_path: Path) -> Path:
     target = tmp_path / "entries"
     shutil.copytree(ENTRIES, target)
     return target
+
+
+@pytest.fixture
+def memory_entries(memory_kind: MemoryKind, tmp_path: Path) -> Path:
+    """An entry file of in-memory executors, ``mem:shell`` (whitelisted) and ``mem:free``: the console's
+    runs on them are stepped by the test through ``memory_kind``."""
+    path = tmp_path / "memory.yaml"
+    path.write_text(MEMORY_ENTRIES)
+    return path
 
 
 ConsoleFactory = Callable[..., ExecdeckApp]

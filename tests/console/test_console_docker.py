@@ -15,6 +15,7 @@ import pytest
 from textual.widgets import ProgressBar
 
 from tests.console.conftest import SIZE, ConsoleFactory, ready, wait_until
+from tui.core.executors.base import PULL
 from tui.ui.screens.pull import PullScreen
 
 pytestmark = pytest.mark.docker
@@ -56,7 +57,7 @@ async def test_a_missing_image_is_offered_for_pull_and_the_progress_bar_fills(
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         status = app.statuses["d:box"]
-        assert status is not None and status.image_missing, status
+        assert status is not None and status.remedy == PULL, status
         assert "press p to pull it" in str(app.query_one("#details-status").render())
         await pilot.press("p")
         await wait_until(pilot, lambda: isinstance(app.screen, PullScreen), "the pull dialog")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
 from tests.console.conftest import SIZE, ConsoleFactory, ready, wait_until
+from tui.core.errors import ExecError
 from tui.ui.widgets.executor_list import ExecutorTree
 from tui.ui.widgets.problems_view import ProblemsView
 
@@ -84,16 +86,20 @@ async def test_entry_problems_load_the_good_entries_and_fill_the_problems_tab(
 
 
 async def test_editing_an_entry_file_reloads_it_and_running_processes_keep_their_executor(
-    console: ConsoleFactory, entries_dir: Path
+    console: ConsoleFactory, entries_dir: Path, memory_entries: Path
 ) -> None:
+    edited = entries_dir / memory_entries.name
+    edited.write_text(memory_entries.read_text())
     app = console([entries_dir], watch_interval=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        process = app.engine.get("app:shell").exec("sleep 30")
+        process = app.engine.get("mem:shell").exec("serve")
         process.start()
-        index = entries_dir / "_index.yaml"
-        index.write_text(index.read_text().replace("      - cat\n", "      - cat\n      - date\n"))
-        await wait_until(pilot, lambda: "date" in app.engine.entry("app:shell").whitelist, "the reload")  # type: ignore[union-attr]
-        await wait_until(pilot, lambda: "5 cmds" in tree_lines(app)[1], "the tree to show 5 commands")
-        assert process.running
+        edited.write_text(edited.read_text().replace("[echo hello world, cat, serve]", "[cat, serve, date, id]"))
+        await wait_until(pilot, lambda: "date" in app.engine.entry("mem:shell").whitelist, "the reload")  # type: ignore[union-attr]
+        await wait_until(pilot, lambda: "shell  memory  ● ready  4 cmds" in tree_lines(app), "the tree to show it")
+        assert process.running and process.spec.executor_id == "mem:shell"
+        assert "echo hello world" not in app.engine.entry("mem:shell").whitelist  # type: ignore[union-attr]
+        with pytest.raises(ExecError, match="command not allowed"):
+            app.engine.get("mem:shell").exec("echo hello world")
         process.close(True)

@@ -1,12 +1,18 @@
-"""Running commands from the console: the picker, the command input, refusals, the run tab both ways."""
+"""Running commands from the console: the picker, the command input, refusals, the run tab both ways.
+
+One run goes through a real process end to end (the picker's); the others run on the in-memory kind,
+whose runs the test steps, so what they show is the console's own part."""
 
 from __future__ import annotations
 
+import signal
 import threading
+from pathlib import Path
 
 from textual.widgets import Input, OptionList, Static, TextArea
 
 from tests.console.conftest import SIZE, ConsoleFactory, ready, wait_until
+from tui.core.executors.memory import MemoryKind, MemoryRun
 from tui.ui.app import ExecdeckApp
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.run_dialog import RunDialog
@@ -47,33 +53,34 @@ async def test_the_picker_offers_only_the_whitelisted_commands_and_a_run_opens_a
         tab = app.main.run_tabs()[0]
         assert app.main.tabs.active == tab.id
         await wait_until(pilot, lambda: tab.process.exit_status is not None and len(pane_text(tab)) == 2, "the end")
-        await pilot.pause(0.1)
         assert sorted(pane_text(tab)) == ["err", "out"]
         streams = {tab.view.pane.buffer.line(i).stream for i in range(2)}
         assert streams == {"stdout", "stderr"}
-        header = str(tab.view.query_one("RunHeader").render())
-        assert "exited 0" in header and "app:shell" in header
+        header = tab.view.query_one("RunHeader")
+        await wait_until(pilot, lambda: "exited 0" in str(header.render()), "the header to say how it ended")
+        assert "app:shell" in str(header.render())
         assert str(app.main.tabs.get_tab(tab).label).startswith("✓")
 
 
 async def test_a_command_input_on_an_executor_without_whitelist_shows_the_argv_before_running(
-    console: ConsoleFactory,
+    console: ConsoleFactory, memory_entries: Path, memory_kind: MemoryKind,
 ) -> None:
-    app = console()
+    app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        dialog = await open_dialog(pilot, app, "app:free")
+        dialog = await open_dialog(pilot, app, "mem:free")
         await pilot.press(*"printf '%s|' a\"b c\"d  e")
         assert dialog.query_one("#command", Input).value == "printf '%s|' a\"b c\"d  e"
         argv = str(dialog.query_one("#argv", Static).render())
         assert "‹printf› ‹%s|› ‹ab cd› ‹e›" in argv
-        assert not app.main.run_tabs(), "nothing runs before Enter"
+        assert not app.main.run_tabs() and not memory_kind.runs, "nothing runs before Enter"
         await pilot.press("enter")
+        await wait_until(pilot, lambda: memory_kind.launched(), "the run to start")
+        assert memory_kind.runs[0].argv == ["printf", "%s|", "ab cd", "e"], "the argv shown is the argv run"
         await wait_until(pilot, lambda: app.main.run_tabs(), "a run tab")
-        tab = app.main.run_tabs()[0]
-        await wait_until(pilot, lambda: pane_text(tab) == ["%s|ab cd|e|"] or pane_text(tab) == ["ab cd|e|"], "output")
+        memory_kind.runs[0].exit(0)
         # Typed commands are remembered for ↑ in the next dialog.
-        assert app.history["app:free"] == ["printf '%s|' a\"b c\"d  e"]
+        assert app.history["mem:free"] == ["printf '%s|' a\"b c\"d  e"]
 
 
 async def test_a_loader_variable_on_a_whitelisted_executor_is_refused_in_the_dialog(console: ConsoleFactory) -> None:
@@ -124,86 +131,112 @@ async def start_in_tab(pilot: object, app: ExecdeckApp, entry_id: str, command: 
     return tab
 
 
-async def test_a_stdin_line_and_end_of_input_reach_cat(console: ConsoleFactory) -> None:
-    app = console()
+def run_of(tab: RunTab) -> MemoryRun:
+    run = tab.process.backend
+    assert isinstance(run, MemoryRun)
+    return run
+
+
+async def test_a_stdin_line_and_end_of_input_reach_the_run(console: ConsoleFactory, memory_entries: Path) -> None:
+    app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        tab = await start_in_tab(pilot, app, "app:shell", "cat")
+        tab = await start_in_tab(pilot, app, "mem:shell", "cat")
+        run = run_of(tab)
         await pilot.press("i", *"hello cat", "enter")
+        await wait_until(pilot, lambda: run.stdin == b"hello cat\n", "the line on the run's stdin")
+        run.out(run.stdin)
         await wait_until(pilot, lambda: pane_text(tab) == ["hello cat"], "the echoed line")
-        assert tab.process.running
+        assert tab.process.running and not run.stdin_closed
         await pilot.press("ctrl+d")
-        await wait_until(pilot, lambda: tab.process.exit_status is not None, "cat to end")
+        await wait_until(pilot, lambda: run.stdin_closed, "the end of input")
+        run.exit(0)
         await wait_until(pilot, lambda: "exited 0" in str(tab.view.query_one("RunHeader").render()), "the header")
 
 
-async def test_the_sigterm_key_ends_sleep_and_the_header_says_killed_by_sigterm(console: ConsoleFactory) -> None:
-    app = console()
+async def test_the_sigterm_key_ends_the_run_and_the_header_says_killed_by_sigterm(
+    console: ConsoleFactory, memory_entries: Path
+) -> None:
+    app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        tab = await start_in_tab(pilot, app, "app:shell", "sleep 30")
+        tab = await start_in_tab(pilot, app, "mem:shell", "serve")
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: tab.process.exit_status is not None, "sleep to end")
+        await wait_until(pilot, lambda: tab.process.exit_status is not None, "the run to end")
+        assert run_of(tab).signals == [signal.SIGTERM]
         await wait_until(pilot, lambda: "killed by SIGTERM" in str(tab.view.query_one("RunHeader").render()), "header")
         assert str(app.main.tabs.get_tab(tab).label).startswith("✗")
 
 
-async def test_a_signal_to_an_ended_run_is_a_notice_not_a_crash(console: ConsoleFactory) -> None:
-    app = console()
+async def test_a_signal_to_an_ended_run_is_a_notice_not_a_crash(console: ConsoleFactory, memory_entries: Path) -> None:
+    app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        tab = await start_in_tab(pilot, app, "app:shell", "echo hello world")
+        tab = await start_in_tab(pilot, app, "mem:shell", "echo hello world")
+        run_of(tab).exit(0)
         await wait_until(pilot, lambda: tab.process.exit_status is not None, "the end")
         tab.process.wait()  # closes it: a signal is now refused by the engine
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: any("cannot send SIGTERM" in str(n.message) for n in app._notifications),
                          "the notice")
+        assert run_of(tab).signals == []
 
 
-async def test_closing_a_running_tab_asks_first_then_ends_the_process(console: ConsoleFactory) -> None:
-    app = console()
+async def test_closing_a_running_tab_asks_first_then_ends_the_run(
+    console: ConsoleFactory, memory_entries: Path
+) -> None:
+    app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        tab = await start_in_tab(pilot, app, "app:shell", "sleep 30")
+        tab = await start_in_tab(pilot, app, "mem:shell", "serve")
         await pilot.press("ctrl+w")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         await pilot.press("n")
         assert tab.process.running and app.main.run_tabs() == [tab]
+        assert run_of(tab).signals == []
         await pilot.press("ctrl+w")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         await pilot.press("y")
         await wait_until(pilot, lambda: not app.main.run_tabs(), "the tab to close")
         assert tab.process.wait_done(5)
-        assert not tab.process.running
+        assert not tab.process.running and run_of(tab).signals == [signal.SIGTERM]
 
 
 async def test_a_process_started_through_the_engine_from_another_thread_appears_as_a_run_tab(
-    console: ConsoleFactory,
+    console: ConsoleFactory, memory_entries: Path, memory_kind: MemoryKind,
 ) -> None:
-    app = console()
+    app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
+        codes: list[int | None] = []
 
         def lua_like() -> None:  # what the exec module does on the Lua worker thread
-            process = app.engine.get("app:free").exec("seq 1 500", source="lua")
+            process = app.engine.get("mem:free").exec("seq 1 500", source="lua")
             process.start()
-            process.wait()
+            codes.append(process.wait().code)
 
         worker = threading.Thread(target=lua_like)
         worker.start()
         await wait_until(pilot, lambda: app.main.run_tabs(), "the tab of the Lua run")
         tab = app.main.run_tabs()[0]
+        run = memory_kind.wait_for_launch()
+        for i in range(1, 501):
+            run.out(f"{i}\n")
+        run.exit(0)
         await wait_until(pilot, lambda: len(pane_text(tab)) == 500, "all 500 lines")
         assert pane_text(tab)[0] == "1" and pane_text(tab)[-1] == "500"
         assert app.main.tabs.active == "executors", "a run from Lua does not steal the operator's tab"
         worker.join(5)
+        assert codes == [0]
 
 
-async def test_quit_with_a_run_going_asks_first_and_leaves_nothing_running(console: ConsoleFactory) -> None:
-    app = console()
+async def test_quit_with_a_run_going_asks_first_and_leaves_nothing_running(
+    console: ConsoleFactory, memory_entries: Path
+) -> None:
+    app = console([memory_entries])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        tab = await start_in_tab(pilot, app, "app:shell", "sleep 30")
+        tab = await start_in_tab(pilot, app, "mem:shell", "serve")
         await pilot.press("e", "q")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         await pilot.press("n")
@@ -213,5 +246,6 @@ async def test_quit_with_a_run_going_asks_first_and_leaves_nothing_running(conso
         await pilot.press("y")
         await wait_until(pilot, lambda: not app.is_running, "the exit", timeout=10)
     assert not tab.process.running
+    assert run_of(tab).signals == [signal.SIGTERM]
     assert app.return_code == 0
     assert not app.engine.processes

@@ -1,8 +1,8 @@
 """Fixtures for engine tests: an engine built from inline entries, and a leak guard.
 
 ``engine_factory(**native_fields)`` returns an :class:`Engine` with one native executor
-``t:native``. At teardown the engine is shut down and the test fails if any process group that one
-of its runs created still has a live member.
+``t:native`` (or the entries given). At teardown the engine is shut down and the test fails if any
+process group that one of its native runs created still has a live member.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.core.support import EngineFactory, assert_no_group_survives, native_entry
+from tests.core.support import NATIVE, EngineFactory, assert_no_group_survives, native_entry
 from tui.core.engine import Engine
 from tui.core.entries.models import Entry, LoadResult
 from tui.core.process import Process
@@ -33,7 +33,7 @@ def engine_factory() -> Iterator[EngineFactory]:
     yield make
     for engine in engines:
         engine.shutdown(grace=1.0)
-    assert_no_group_survives([int(p.handle) for p in processes if p.handle])
+    assert_no_group_survives([int(p.handle) for p in processes if p.handle and p.spec.kind == NATIVE.label])
 
 
 @pytest.fixture

@@ -9,18 +9,31 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.engine import Engine
-from tui.core.entries.models import NATIVE_KIND, Entry, Location, NativeSpec, frozen_map
+from tui.core.entries.models import Entry, ExecutorSpec, Location, frozen_map
+from tui.core.executors.memory import MemorySpec
+from tui.core.executors.native import KIND as NATIVE
+from tui.core.executors.native import NativeSpec
 from tui.core.streams import StreamReader
 
 EngineFactory = Callable[..., Engine]
 
 def native_entry(name: str = "native", **fields: Any) -> Entry:
+    """An ``exec.native`` entry ``t:<name>`` with these fields."""
+    return _entry(NATIVE.name, NativeSpec, name, fields)
+
+
+def memory_entry(name: str = "memory", **fields: Any) -> Entry:
+    """An ``exec.memory`` entry ``t:<name>`` (register the kind first: the ``memory_kind`` fixture)."""
+    return _entry("exec.memory", MemorySpec, name, fields)
+
+
+def _entry(kind: str, spec_class: type[ExecutorSpec], name: str, fields: dict[str, Any]) -> Entry:
     if "default_env" in fields:
         fields["default_env"] = frozen_map(fields["default_env"])
     if "command_whitelist" in fields:
         fields["command_whitelist"] = tuple(fields["command_whitelist"])
-    return Entry(id=f"t:{name}", namespace="t", name=name, kind=NATIVE_KIND,
-                 location=Location(Path("inline.yaml"), 1), spec=NativeSpec(**fields))
+    return Entry(id=f"t:{name}", namespace="t", name=name, kind=kind,
+                 location=Location(Path("inline.yaml"), 1), spec=spec_class(**fields))
 
 
 def group_alive(pgid: int) -> bool:

@@ -1,11 +1,16 @@
-"""The tokenizer and the whitelist: the vectors of executors.md sections 2 and 3.1, as a table."""
+"""The tokenizer and the whitelist: the cases of docs/reference-contract.md, as a table. The two
+rules are reached through the kinds that follow them, as every caller does."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tui.core.command import check_whitelist, go_trim_space, join_words, tokenize
+from tui.core.command import check_whitelist, go_trim_space, join_words, split_keeping_empty
 from tui.core.errors import ErrorKind, ExecError
+from tui.core.executors import registry
+from tui.core.executors.base import Kind
 
 # (input, native argv, docker Cmd) from the spec's table, plus the rules around it.
 VECTORS = [
@@ -34,16 +39,22 @@ VECTORS = [
 ]
 
 
+def kind(name: str) -> Kind[Any]:
+    found = registry.find(name)
+    assert found is not None
+    return found
+
+
 @pytest.mark.parametrize(("command", "native", "docker"), VECTORS)
 def test_commands_split_exactly_as_the_reference_does(command: str, native: list[str], docker: list[str]) -> None:
-    assert tokenize(command, "native") == native
-    assert tokenize(command, "docker") == docker
+    assert kind("exec.native").tokenize(command) == native
+    assert kind("exec.docker").tokenize(command) == docker
 
 
 def test_trimming_uses_go_white_space_not_python_strip() -> None:
     # Python's strip() removes \x1c-\x1f; Go's TrimSpace keeps them.
     assert go_trim_space("\x1cecho\x1f") == "\x1cecho\x1f"
-    assert tokenize("\x1fecho", "native") == ["\x1fecho"]
+    assert split_keeping_empty("\x1fecho") == ["\x1fecho"]
     assert go_trim_space("\u0085\u2028x\u2029\u205f") == "x"
 
 
@@ -87,7 +98,7 @@ def test_separate_words_are_joined_into_the_string_that_splits_back_into_them(
     words: list[str], command: str
 ) -> None:
     assert join_words(words) == command
-    assert tokenize(command, "native") == words
+    assert split_keeping_empty(command) == words
 
 
 def test_a_word_with_both_quote_characters_cannot_be_joined() -> None:

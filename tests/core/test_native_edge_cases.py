@@ -72,6 +72,20 @@ def test_e7_the_program_is_looked_up_on_the_consoles_path_not_the_childs(
     assert caught.value.message == 'exec: "tool": executable file not found in $PATH'
 
 
+def test_a_per_call_path_cannot_choose_which_binary_a_whitelisted_command_runs(
+    engine_factory: EngineFactory, tmp_path: Path
+) -> None:
+    fake = tmp_path / "id"
+    fake.write_text("#!/bin/sh\necho hijacked\n")
+    fake.chmod(0o755)
+    engine = engine_factory(command_whitelist=["id -u"])
+    process = engine.get("t:native").exec("id -u", env={"PATH": str(tmp_path)})
+    out = process.stream("stdout")
+    process.start()
+    process.wait()
+    assert read_all(out).strip().isdigit()
+
+
 def test_e8_a_missing_work_dir_fails_start_naming_it(engine_factory: EngineFactory, tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     engine = engine_factory(default_work_dir=str(missing))

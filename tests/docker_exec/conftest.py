@@ -13,7 +13,9 @@ import pytest
 
 from tests import dockertools as dt
 from tui.core.engine import Engine
-from tui.core.entries.models import DOCKER_KIND, DockerSpec, Entry, LoadResult, Location, frozen_map
+from tui.core.entries.models import Entry, LoadResult, Location, frozen_map
+from tui.core.executors.docker import KIND as DOCKER
+from tui.core.executors.docker import DockerSpec
 from tui.core.labels import LABEL_INSTANCE
 
 EngineMaker = Callable[..., Engine]
@@ -28,7 +30,7 @@ def docker_entry(image: str, name: str = "", **fields: Any) -> Entry:
     for key in ("command_whitelist", "volumes", "cap_drop", "cap_add"):
         if key in fields:
             fields[key] = tuple(fields[key])
-    return Entry(id=f"t:{name}", namespace="t", name=name, kind=DOCKER_KIND,
+    return Entry(id=f"t:{name}", namespace="t", name=name, kind=DOCKER.name,
                  location=Location(Path("inline.yaml"), 1), spec=DockerSpec(image=image, **fields))
 
 

@@ -15,6 +15,7 @@ import pytest
 from tests import dockertools as dt
 from tests.core.support import read_all
 from tui.core.errors import ExecError
+from tui.core.executors.base import PULL
 from tui.core.labels import LABEL_ENTRY, LABEL_INSTANCE, LABEL_PRODUCT, LABEL_RUN, PRODUCT
 
 pytestmark = pytest.mark.docker
@@ -137,7 +138,7 @@ def test_e22_a_missing_image_fails_start_with_one_clear_message(
 
 def test_e22_the_probe_says_the_image_is_missing(one_executor: Maker) -> None:
     status = one_executor(image="execdeck-test/absent:latest").probe(3)
-    assert not status.ready and status.image_missing
+    assert not status.ready and status.remedy == PULL and status.summary == "image missing"
     assert status.text == f'image "execdeck-test/absent:latest" not found on {dt.main_daemon_url()}'
 
 
@@ -193,14 +194,14 @@ def test_e27_every_field_is_applied_to_the_container(
         assert process.exit_status is not None and process.exit_status.code == 137
         docker_engine.remove_container(info["Id"], force=True)
     config, host = info["Config"], info["HostConfig"]
-    assert config["Image"] == executor.docker_spec.image
+    assert config["Image"] == executor.spec.image
     assert config["Cmd"] == ["sleep", "30"]
     assert config["Env"][:3] == ["A=1", "LANG=C", "B=2"]
     assert config["WorkingDir"] == "/tmp/work"
     assert config["User"] == "nobody"
     assert (config["OpenStdin"], config["StdinOnce"], config["Tty"]) == (True, True, False)
     assert {k: v for k, v in config["Labels"].items() if k.startswith("execdeck.") and ".test." not in k} == {
-        LABEL_PRODUCT: PRODUCT, LABEL_ENTRY: executor.id, LABEL_INSTANCE: executor.engine.instance_id,
+        LABEL_PRODUCT: PRODUCT, LABEL_ENTRY: executor.id, LABEL_INSTANCE: executor.scope.instance_id,
         LABEL_RUN: process.run_id,
     }
     assert host["NetworkMode"] == "none"

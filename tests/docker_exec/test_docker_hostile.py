@@ -16,6 +16,8 @@ from tests import dockertools as dt
 from tests.core.support import read_all
 from tests.docker_exec.conftest import docker_entry
 from tui.core.errors import ExecError
+from tui.core.executors.base import PULL, PullProgress
+from tui.core.executors.docker_pull import pull_image
 from tui.core.labels import LABEL_RUN
 
 pytestmark = pytest.mark.docker
@@ -133,8 +135,6 @@ def test_a_remote_host_runs_the_container_on_that_daemon(
 def test_pull_fetches_a_missing_image_with_progress_events(
     make_engine: Maker, test_image: str, local_registry: str, docker_engine: docker.APIClient,
 ) -> None:
-    from tui.core.executors.docker import PullProgress, pull_image
-
     # A layer of its own (random bytes), so the pull really downloads something.
     repository = f"{local_registry}/execdeck-test/pulled"
     maker = docker_engine.create_container(test_image, ["sh", "-c", "head -c 300000 /dev/urandom > /blob"])
@@ -151,9 +151,10 @@ def test_pull_fetches_a_missing_image_with_progress_events(
         entry = docker_entry(image)
         engine = make_engine(entry)
         executor = engine.get(entry.id)
-        assert executor.probe(3).image_missing
+        assert executor.probe(3).remedy == PULL
         events: list[PullProgress] = []
-        pull_image(engine, entry.id, events.append)
+        assert executor.kind.pull is not None
+        executor.kind.pull.run(executor.spec, engine.scope, events.append)
         assert events and events[-1].done and not any(e.done for e in events[:-1])
         assert any(e.total > 0 for e in events)
         assert events[-1].current == events[-1].total > 0
@@ -166,13 +167,10 @@ def test_pull_fetches_a_missing_image_with_progress_events(
 def test_pull_of_an_image_the_registry_lacks_fails_with_one_message(
     make_engine: Maker, local_registry: str,
 ) -> None:
-    from tui.core.executors.docker import pull_image
-
     image = f"{local_registry}/execdeck-test/never-pushed:v1"
-    entry = docker_entry(image)
-    engine = make_engine(entry)
+    engine = make_engine()
     with pytest.raises(ExecError, match=rf'^pull of "{image}" on .* failed: '):
-        pull_image(engine, entry.id, lambda progress: None)
+        pull_image(image, "", engine.scope, lambda progress: None)
 
 
 def test_a_write_to_stdin_is_cancellable_and_refused_after_the_end(one_executor: Maker) -> None:

@@ -9,16 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.entries import (
-    DockerSpec,
-    LoadResult,
-    Location,
-    NativeSpec,
-    Problem,
-    find_entry_files,
-    load_entries,
-)
+from tui.core.entries import LoadResult, Location, Problem, find_entry_files, load_entries
 from tui.core.entries import loader as loader_module
+from tui.core.executors.docker import DockerSpec
+from tui.core.executors.native import NativeSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

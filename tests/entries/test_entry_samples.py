@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.core.entries import DockerSpec, load_entries
+from tui.core.entries import load_entries
 from tui.core.entries.paths import packaged_samples
+from tui.core.executors.docker import DockerSpec
 from tui.core.policy import EXEC_GET, EXEC_RUN, Access, Actor, Gate
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.core.support import native_entry
+from tests.core.support import memory_entry, native_entry
 from tui.core.engine import Engine
 from tui.core.entries.models import LoadResult
+from tui.core.executors.memory import MemoryKind
 from tui.core.records import RecordStore, RunRecord
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,14 @@ def spawn_execdeck(entries_file: Path, *args: str) -> subprocess.Popen[bytes]:
     """Start the real command line without waiting for it."""
     command = [sys.executable, "-m", "tui", *args[:1], "--entries", str(entries_file), *args[1:]]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=dict(os.environ))
+
+
+@pytest.fixture
+def memory_engine(memory_kind: MemoryKind) -> Iterator[Engine]:
+    """A console-like engine with the in-memory executor ``t:memory``, whose runs the test steps."""
+    engine = Engine(LoadResult(entries=(memory_entry(),)), source="console")
+    yield engine
+    engine.shutdown(grace=1.0)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import pytest
 from tests.records.conftest import output_of, poll, read_runs
 from tui.core.engine import Engine
 from tui.core.errors import ExecError
+from tui.core.executors.memory import MemoryRun
+from tui.core.process import Process
 from tui.core.records import RecordStore, attach_recorder, open_store
 from tui.core.records.schema import SCHEMA_VERSION
 
@@ -22,6 +24,14 @@ def run_to_end(engine: Engine, command: str, **options: object) -> str:
     process.start()
     process.wait_done(30)
     return process.run_id
+
+
+def start_memory_run(engine: Engine, **options: object) -> tuple[Process, MemoryRun]:
+    process = engine.get("t:memory").exec("anything", **options)  # type: ignore[arg-type]
+    process.start()
+    run = process.backend
+    assert isinstance(run, MemoryRun)
+    return process, run
 
 
 def test_a_finished_run_keeps_every_field(engine: Engine, records_path: Path, tmp_path: Path) -> None:
@@ -57,12 +67,15 @@ def test_a_finished_run_keeps_every_field(engine: Engine, records_path: Path, tm
     assert b"".join(d for s, d in chunks if s == "stderr") == b"two\n"
 
 
-def test_stdout_and_stderr_stay_interleaved_as_received(engine: Engine, records_path: Path) -> None:
-    recorder = attach_recorder(engine)
-    # Each line is its own write, after the previous one was read: the arrival order is known.
-    script = "for i in 1 2 3; do echo out$i; sleep 0.05; echo err$i >&2; sleep 0.05; done"
-    run_id = run_to_end(engine, f"sh -c '{script}'")
-    engine.shutdown()
+def test_stdout_and_stderr_stay_interleaved_as_received(memory_engine: Engine, records_path: Path) -> None:
+    recorder = attach_recorder(memory_engine)
+    process, run = start_memory_run(memory_engine)
+    for i in (1, 2, 3):
+        run.out(f"out{i}\n")
+        run.err(f"err{i}\n")
+    run.exit(0)
+    run_id = process.run_id
+    memory_engine.shutdown()
     recorder.close()
     assert output_of(records_path, run_id) == [
         ("stdout", b"out1\n"), ("stderr", b"err1\n"), ("stdout", b"out2\n"), ("stderr", b"err2\n"),
@@ -79,10 +92,11 @@ def test_a_signal_death_records_the_signal(engine: Engine, records_path: Path) -
     assert (record.status, record.signal, record.result_text) == ("failed", 15, "killed by SIGTERM")
 
 
-def test_a_time_limit_records_timed_out(engine: Engine, records_path: Path) -> None:
-    recorder = attach_recorder(engine)
-    run_to_end(engine, "sleep 10", timeout=0.2)
-    engine.shutdown()
+def test_a_time_limit_records_timed_out(memory_engine: Engine, records_path: Path) -> None:
+    recorder = attach_recorder(memory_engine)
+    process, _ = start_memory_run(memory_engine, timeout=0.2)
+    process.wait()
+    memory_engine.shutdown()
     recorder.close()
     [record] = read_runs(records_path)
     assert record.timed_out and record.status == "failed" and record.result_text == "timed out"
@@ -110,12 +124,12 @@ def test_a_process_closed_before_it_started_is_not_a_run(engine: Engine, records
     assert [r.command for r in read_runs(records_path)] == ["true"]
 
 
-def test_a_running_run_is_visible_while_it_runs(engine: Engine, records_path: Path) -> None:
-    recorder = attach_recorder(engine)
-    process = engine.get("t:native").exec("sh -c 'echo started; exec sleep 30'")
-    process.start()
+def test_a_running_run_is_visible_while_it_runs(memory_engine: Engine, records_path: Path) -> None:
+    recorder = attach_recorder(memory_engine)
+    process, run = start_memory_run(memory_engine)
     [record] = poll(lambda: read_runs(records_path, status="running"), what="running run")
     assert record.run_id == process.run_id and record.ended_at is None
+    run.out("started\n")
     poll(lambda: read_runs(records_path)[0].stdout_bytes == 8, what="output counted while running")
     process.close(force=True)
     process.wait_done(10)

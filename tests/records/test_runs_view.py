@@ -19,10 +19,11 @@ SIZE = (120, 30)
 
 
 class RunsApp(App[None]):
-    def __init__(self, store: RecordStore | None, problem: str | None = None) -> None:
+    def __init__(self, store: RecordStore | None, problem: str | None = None, **options: int) -> None:
         super().__init__()
         self.store = store
         self.problem = problem
+        self.options = options
         self.reruns: list[RunsView.Rerun] = []
         self.loads = 0
 
@@ -30,7 +31,7 @@ class RunsApp(App[None]):
         return dict(DEFAULT_VARIABLES)
 
     def compose(self) -> ComposeResult:
-        yield RunsView(self.store, self.problem)
+        yield RunsView(self.store, self.problem, **self.options)
 
     def on_mount(self) -> None:
         register_themes(self)
@@ -67,6 +68,23 @@ async def loaded(app: RunsApp, pilot: Pilot[None], rows: int) -> None:
         if app.loads and len(app.view.records) == rows:
             return
     raise AssertionError(f"the table never showed {rows} rows (has {len(app.view.records)})")
+
+
+async def open_newest_run(app: RunsApp, pilot: Pilot[None]) -> tuple[RecordedRunScreen, OutputPane]:
+    """Open the newest of the three recorded runs (``seq 1 50``) and wait until its 50 lines were shown
+    (some may have been dropped since, by a small scrollback)."""
+    await loaded(app, pilot, 3)
+    app.view.table.focus()
+    await pilot.press("enter")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, RecordedRunScreen)
+    pane = screen.query_one(OutputPane)
+    for _ in range(500):
+        await pilot.pause(0.01)
+        if screen.loaded and pane.buffer.dropped_lines + len(pane.buffer) >= 50:
+            return screen, pane
+    raise AssertionError("the recorded output never reached the pane")
 
 
 async def test_the_table_shows_the_runs_newest_first(engine: Engine, records_path: Path) -> None:
@@ -114,21 +132,22 @@ async def test_enter_opens_the_recorded_output_and_b_goes_back(engine: Engine, r
     ids = record_runs(engine)
     app = RunsApp(RecordStore.open(records_path))
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(app, pilot, 3)
-        app.view.table.focus()
-        await pilot.press("enter")  # the newest: seq 1 50
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RecordedRunScreen) and screen.record.run_id == ids[2]
-        pane = screen.query_one(OutputPane)
-        for _ in range(500):
-            await pilot.pause(0.01)
-            if screen.loaded and len(pane.buffer) >= 50:
-                break
+        screen, pane = await open_newest_run(app, pilot)
+        assert screen.record.run_id == ids[2]
         assert [pane.buffer.plain(i) for i in range(len(pane.buffer))][:50] == [str(i) for i in range(1, 51)]
         await pilot.press("b")
         await pilot.pause()
         assert not isinstance(app.screen, RecordedRunScreen)
+
+
+async def test_a_recorded_run_keeps_as_many_rows_as_the_scrollback_setting_says(
+    engine: Engine, records_path: Path
+) -> None:
+    record_runs(engine)
+    app = RunsApp(RecordStore.open(records_path), max_lines=10)
+    async with app.run_test(size=SIZE) as pilot:
+        _, pane = await open_newest_run(app, pilot)
+        assert [pane.buffer.plain(i) for i in range(len(pane.buffer))] == [str(i) for i in range(41, 51)]
 
 
 async def test_r_posts_rerun_with_the_recorded_command(engine: Engine, records_path: Path) -> None:

@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.widgets import Footer
 
 from tui.ui.run_info import RunInfo
+from tui.ui.settings import DEFAULT_SCROLLBACK
 from tui.ui.themes import DEFAULT_VARIABLES, apply_theme, register_themes
 from tui.ui.widgets.output_pane import OutputPane
 from tui.ui.widgets.run_view import RunView
@@ -32,7 +33,7 @@ INFO = RunInfo(
 class RunViewApp(App[None]):
     """Hosts a RunView; records the messages the pane's parts post."""
 
-    def __init__(self, theme: str = "execdeck-dark", max_lines: int = 100_000, **kwargs: Any) -> None:
+    def __init__(self, theme: str = "execdeck-dark", max_lines: int = DEFAULT_SCROLLBACK, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.wanted_theme = theme
         self.max_lines = max_lines

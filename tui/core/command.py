@@ -1,18 +1,16 @@
-"""From command string to argv, and the whitelist check: one place for both (spec section 2, 3.1).
+"""From command string to argv, and the whitelist check: one place for both.
 
-No shell is ever involved. The two executor kinds tokenize alike except for empty quoted arguments
-and unbalanced quotes, where each keeps the reference's exact behaviour (see the table in
-``executors.md`` section 2 and ``tests/test_command.py``).
+No shell is ever involved. The reference runtime splits commands with one tokenizer and two rules that
+differ only for empty quoted arguments and unbalanced quotes: :func:`split_keeping_empty` (its native
+executors) and :func:`split_dropping_empty` (its docker executors). A kind names the rule it follows;
+``docs/reference-contract.md`` has the table of cases, ``tests/core/test_command.py`` tests every row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 from tui.core.errors import ExecError, invalid
-
-Kind = Literal["native", "docker"]
 
 #: Go's ``unicode.IsSpace`` set: what ``strings.TrimSpace`` removes in the reference.
 #: Python's ``str.strip()`` would also remove U+001C..U+001F, which Go keeps.
@@ -33,14 +31,14 @@ def go_trim_space(text: str) -> str:
     return text[start:end]
 
 
-def tokenize(command: str, kind: Kind = "native") -> list[str]:
-    """Split ``command`` into argv with the reference's rules for ``kind``.
+def tokenize(command: str, *, keep_empty: bool = True) -> list[str]:
+    """Split ``command`` into argv as the reference does.
 
     Only the ASCII space separates arguments, outside quotes; ``'`` and ``"`` quote, the same
-    character closes; quoted text joins its neighbours; a backslash is literal. The native kind keeps
-    an empty quoted argument (``echo ''`` gives ``["echo", ""]``) and, for an unbalanced quote, puts the
-    quote character back in front of the last argument; the docker kind drops both. An empty list means
-    "no command".
+    character closes; quoted text joins its neighbours; a backslash is literal. With ``keep_empty`` an
+    empty quoted argument stays (``echo ''`` gives ``["echo", ""]``) and, for an unbalanced quote, the
+    quote character is put back in front of the last argument; without it both are dropped. An empty
+    list means "no command".
     """
     text = go_trim_space(command)
     args: list[str] = []
@@ -50,7 +48,7 @@ def tokenize(command: str, kind: Kind = "native") -> list[str]:
         if quote:
             if ch == quote:
                 quote = ""
-                if kind == "native" and not current:
+                if keep_empty and not current:
                     args.append("")
             else:
                 current.append(ch)
@@ -62,11 +60,21 @@ def tokenize(command: str, kind: Kind = "native") -> list[str]:
                 current = []
         else:
             current.append(ch)
-    if quote and kind == "native":
+    if quote and keep_empty:
         args.append(quote + "".join(current))
     elif current:
         args.append("".join(current))
     return args
+
+
+def split_keeping_empty(command: str) -> list[str]:
+    """The reference's rule for host processes: ``x '' ''`` is three arguments, ``echo "`` keeps its quote."""
+    return tokenize(command, keep_empty=True)
+
+
+def split_dropping_empty(command: str) -> list[str]:
+    """The reference's rule for container commands: ``x '' ''`` is one argument, ``echo "`` is ``echo``."""
+    return tokenize(command, keep_empty=False)
 
 
 def check_whitelist(command: str, whitelist: Sequence[str] | None) -> None:

@@ -1,9 +1,10 @@
-"""The engine: the registry of executors, the processes it made, and a clean end.
+"""The engine: the executors of the loaded entries, the processes it made, and a clean end.
 
 One :class:`Engine` per console, command-line run or script run. It turns a :class:`LoadResult`
 into executor handles (``get`` is ``exec.get``), tells listeners about every process it creates
 (the console shows processes started from Lua as run tabs; run records subscribe the same way), and
-on :meth:`shutdown` ends every process that is still going: SIGTERM, then SIGKILL after a grace.
+on :meth:`shutdown` ends every process that is still going: SIGTERM, then SIGKILL after a grace. The
+kinds never see the engine: it lends them its :attr:`scope`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tui.core.entries.models import Entry, LoadResult
 from tui.core.errors import internal, invalid
-from tui.core.executors.base import Executor, ExecutorStatus
-from tui.core.policy import EXEC_GET, Access, Gate
+from tui.core.executors import registry
+from tui.core.executors.base import Executor, ExecutorStatus, Scope
+from tui.core.policy import EXEC_GET, EXEC_RUN, Access, Gate
 from tui.core.process import KILL_GRACE, Process, finish_off
 from tui.core.streams import DEFAULT_CAP
 
@@ -39,14 +41,16 @@ class Engine:
         #: Where runs come from by default: ``console``, ``cli``, ``lua`` (run records keep it).
         self.source = source
         self.buffer_cap = buffer_cap
-        #: Names this console instance on the containers it makes (labels), so orphans can be found.
-        self.instance_id = instance_id or uuid.uuid4().hex[:12]
+        #: What the kinds may use of the engine: the instance id, shared resources, clean-ups at the end.
+        self.scope = Scope(instance_id or uuid.uuid4().hex[:12])
         self._lock = threading.Lock()
         self._processes: dict[str, Process] = {}
         self._listeners: list[ProcessListener] = []
-        self._resources: dict[str, Any] = {}
-        self._resource_lock = threading.RLock()
-        self._cleanups: list[Callable[[], None]] = []
+
+    @property
+    def instance_id(self) -> str:
+        """Names this console instance on what its runs make (container labels), so orphans can be found."""
+        return self.scope.instance_id
 
     # -- executors ---------------------------------------------------------------------------
 
@@ -66,7 +70,8 @@ class Engine:
         Raises:
             ExecError: invalid ``resource id is required`` for ``""``; ``PermissionDenied`` (invalid
             ``permission denied: access executor``); internal ``resource not found`` for an unknown id
-            or an entry that is not an executor (SAME).
+            or an entry that is not an executor, worded as the reference runtime words them (scripts
+            match on the messages).
         """
         if entry_id == "":
             raise invalid("resource id is required")
@@ -80,12 +85,15 @@ class Engine:
         return self._handle(entry_id, self.load.get(entry_id)).probe(timeout)
 
     def _handle(self, entry_id: str, entry: Entry | None) -> Executor:
-        from tui.core.executors.registry import executor_class
-
-        cls = executor_class(entry.kind) if entry is not None else None
-        if entry is None or cls is None:
+        kind = registry.find(entry.kind) if entry is not None and entry.spec is not None else None
+        if entry is None or kind is None:
             raise internal("resource not found", id=entry_id)
-        return cls(entry, self)
+        return Executor(entry, kind, self.scope, on_create=self.track, check_run=self._check_run,
+                        buffer_cap=self.buffer_cap, source=self.source)
+
+    def _check_run(self, command: str, meta: Mapping[str, Any]) -> None:
+        # The current gate, not the one of the handle's birth: a reload's policies apply at once.
+        self.gate.require(EXEC_RUN, command, meta)
 
     # -- processes ---------------------------------------------------------------------------
 
@@ -123,26 +131,8 @@ class Engine:
         with self._lock:
             return list(self._processes.values())
 
-    # -- shared resources (e.g. one Docker client per host) -------------------------------------
-
-    def resource(self, key: str, factory: Callable[[], Any]) -> Any:
-        """The resource under ``key``, made once by ``factory``.
-
-        The factory runs under a lock of its own, not the engine's, so it may call back into the
-        engine (``add_cleanup``) without deadlocking.
-        """
-        with self._resource_lock:
-            if key not in self._resources:
-                self._resources[key] = factory()
-            return self._resources[key]
-
-    def add_cleanup(self, cleanup: Callable[[], None]) -> None:
-        """Run ``cleanup`` at :meth:`shutdown`, after the processes ended (newest first)."""
-        with self._lock:
-            self._cleanups.append(cleanup)
-
     def shutdown(self, grace: float = KILL_GRACE, wait: float = 5.0) -> None:
-        """End every process still going (SIGTERM, SIGKILL after ``grace``), then run cleanups.
+        """End every process still going (SIGTERM, SIGKILL after ``grace``), then run the scope's clean-ups.
 
         Unstarted processes are closed. Blocks at most about ``grace + wait`` seconds.
         """
@@ -156,8 +146,4 @@ class Engine:
         deadline = time.monotonic() + wait
         for process in live:
             process.wait_done(max(0.0, deadline - time.monotonic()))
-        with self._lock:
-            cleanups, self._cleanups = self._cleanups[::-1], []
-        for cleanup in cleanups:
-            with contextlib.suppress(Exception):
-                cleanup()
+        self.scope.close()

@@ -1,8 +1,8 @@
 """Errors of the engine.
 
 Every operation of the engine either returns a value or raises :class:`ExecError`; nothing else
-escapes to an operator. The Lua layer turns an ``ExecError`` into the reference's ``nil, err`` pair,
-the command line and the console show its ``message``.
+escapes to an operator. The Lua layer turns an ``ExecError`` into the ``nil, err`` pair that scripts
+written for the reference runtime expect; the command line and the console show its ``message``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from types import MappingProxyType
 
 
 class ErrorKind(StrEnum):
-    """The kinds the reference's ``exec`` module reports (``errors.INVALID``, ``errors.INTERNAL``)."""
+    """The kinds the reference runtime's ``exec`` module reports (``errors.INVALID``, ``errors.INTERNAL``),
+    spelt as it spells them: scripts compare them."""
 
     INVALID = "Invalid"
     INTERNAL = "Internal"
@@ -23,7 +24,7 @@ class ExecError(Exception):
     """An error for people: a kind, the plain reason, and details (the command, the id...).
 
     ``str(err)`` is the message alone, as ``tostring(err)`` is in Lua. ``retryable`` is always false
-    for the errors of this module (SAME as the reference).
+    for the errors of this module, as in the reference runtime (nothing here is worth retrying as is).
     """
 
     def __init__(

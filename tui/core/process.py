@@ -1,10 +1,12 @@
-"""Processes: the state machine of spec section 5, shared by every executor kind.
+"""Processes: the states every executor kind shares (created, started, closed) and their output.
 
 A :class:`Process` is made by an executor (``Executor.exec``) around a :class:`ProcessBackend`, the
-small interface each kind implements (a host process, a container). The process owns the streams,
-the readers, the subscribers, the time limit and the exit status; the backend only launches, pumps
-output into the :class:`OutputSink`, signals and reports how the thing ended. A new backend kind needs
-no change here.
+small interface each kind implements (a host process, a container). The process is the handle the
+console, the command line and Lua hold: it owns the readers, the time limit and the exit status. What
+the backend writes output into is another object, an :class:`OutputSink` (the process's two stream
+buffers and its subscribers), which the backend gets at launch and nobody else does: no reader can
+write into a process's output. The backend only launches, pumps output into the sink, signals and
+reports how the thing ended. A new backend kind needs no change here.
 
 Threads: the backend's pump threads call :meth:`OutputSink.write`; one waiter thread per started
 process calls :meth:`ProcessBackend.wait_exit`. Every public method is safe to call from any thread.
@@ -69,7 +71,8 @@ class ExitStatus:
 
     @property
     def lua_code(self) -> int:
-        """What ``proc:wait()`` returns in Lua: ``-1`` for a signal death (SAME)."""
+        """What ``proc:wait()`` returns in Lua: ``-1`` for a signal death, as in the reference runtime
+        (scripts test for it)."""
         if self.signal is not None or self.code is None:
             return -1
         return self.code
@@ -119,7 +122,7 @@ class OutputSink(ABC):
     """
 
     #: True while anyone is subscribed. Set under the backend's source locks when it becomes true, so a
-    #: backend holding its lock may skip ``deliver_direct`` while it is false (B1's hot path).
+    #: backend holding its lock may skip ``deliver_direct`` while it is false (a fast stream's hot path).
     subscribed: bool = False
 
     @abstractmethod
@@ -250,8 +253,9 @@ _LATCH_STEP = 0.5
 
 
 class _Latch:
-    """A one-way event: ``threading.Event`` without the Condition (two per run, and B2 measured
-    their making and waking). A lock held from birth; ``set`` releases it and a waiter passes it on."""
+    """A one-way event: ``threading.Event`` without the Condition (two per run, and their making and
+    waking showed in the time of many short runs). A lock held from birth; ``set`` releases it and a
+    waiter passes it on."""
 
     __slots__ = ("_gate", "_lock", "_open")
 
@@ -289,32 +293,136 @@ class _Latch:
         return True
 
 
-class Process(OutputSink):
-    """One run of one command: states created -> started -> closed (spec section 5).
+class _Output(OutputSink):
+    """The :class:`OutputSink` of one process: its two stream buffers and its subscribers.
+
+    What a backend writes into; kept apart from :class:`Process`, the handle that the console, the
+    command line and Lua hold, so that no reader of a process can write into its output. ``on_end`` is
+    called once both streams have ended.
+    """
+
+    def __init__(self, buffer_cap: int, on_end: Callable[[], None]) -> None:
+        self.buffers: dict[StreamName, StreamBuffer] = {
+            "stdout": StreamBuffer("stdout", buffer_cap),
+            "stderr": StreamBuffer("stderr", buffer_cap),
+        }
+        self._order = threading.Lock()  # keeps subscribers' view in arrival order across streams
+        # (callback, takes batches)
+        self._subscribers: list[tuple[Callable[[StreamName, Any], None], bool]] = []
+        self._on_end = on_end
+        #: Set once both streams ended.
+        self.done = _Latch()
+
+    def subscribe(self, callback: Callable[[StreamName, Any], None], batches: bool,
+                  replay: bool) -> Callable[[], None]:
+        """See :meth:`Process.subscribe`; ``batches`` says whether ``callback`` takes lists of chunks."""
+        entry = (callback, batches)
+        # Hold the sources still while registering: no chunk may be in flight past a new subscriber.
+        locks = [lock for b in self.buffers.values() if (lock := b.puller_lock) is not None]
+        for lock in locks:
+            lock.acquire()
+        try:
+            with self._order:
+                if replay:
+                    chunks = [(seq, "stdout", data) for seq, data in self.buffers["stdout"].retained()]
+                    chunks += [(seq, "stderr", data) for seq, data in self.buffers["stderr"].retained()]
+                    for _, name, data in sorted(chunks, key=lambda c: c[0]):
+                        callback(name, [data] if batches else data)  # type: ignore[arg-type]
+                self._subscribers.append(entry)
+                self.subscribed = True
+                for buffer in self.buffers.values():
+                    if buffer.direct is not None:
+                        buffer.direct.watching = True  # a direct read must tell the new subscriber
+        finally:
+            for lock in locks:
+                lock.release()
+
+        def unsubscribe() -> None:
+            with self._order:
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
+                    self.subscribed = bool(self._subscribers)
+
+        return unsubscribe
+
+    def end_all(self) -> None:
+        """Both streams end now, without ``on_end`` (a start that failed)."""
+        for buffer in self.buffers.values():
+            buffer.close()
+        self.done.set()
+
+    # -- OutputSink ---------------------------------------------------------------------------------
+
+    def write(self, stream: StreamName, data: bytes) -> None:
+        buffer = self.buffers[stream]
+        buffer.wait_for_space()
+        with self._order:
+            seq = next(_seq)
+            for callback, batches in self._subscribers:
+                # A broken subscriber must not stop the output for the others.
+                with contextlib.suppress(Exception):
+                    callback(stream, [data] if batches else data)
+            buffer.append(data, seq)
+
+    def deliver_direct(self, stream: StreamName, chunks: list[bytes]) -> None:
+        joined: bytes | None = None
+        with self._order:
+            for callback, batches in self._subscribers:
+                if batches:
+                    arg: bytes | list[bytes] = chunks
+                else:
+                    if joined is None:
+                        joined = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                    arg = joined
+                with contextlib.suppress(Exception):
+                    callback(stream, arg)
+
+    def has_space(self, stream: StreamName) -> bool:
+        return self.buffers[stream].has_space()
+
+    def when_space(self, stream: StreamName, callback: Callable[[], None]) -> None:
+        self.buffers[stream].when_space(callback)
+
+    def set_puller(self, stream: StreamName, puller: Puller | None, lock: threading.Lock | None = None,
+                   direct: DirectSource | None = None) -> None:
+        buffer = self.buffers[stream]
+        buffer.puller = puller
+        buffer.direct = direct
+        if lock is not None:
+            buffer.puller_lock = lock
+
+    def end_stream(self, stream: StreamName) -> None:
+        buffers = self.buffers
+        buffers[stream].close()
+        if buffers["stdout"].eof and buffers["stderr"].eof:
+            self.done.set()
+            self._on_end()
+
+
+class Process:
+    """One run of one command: states created -> started -> closed.
 
     Every method returns a value or raises :class:`ExecError`; the Lua layer maps those to
     ``value, nil`` / ``nil, err``. Output is buffered per stream (see :mod:`tui.core.streams`) and
     stays readable after :meth:`wait`.
     """
 
-    def __init__(self, spec: RunSpec, backend: ProcessBackend, *, buffer_cap: int = DEFAULT_CAP) -> None:
+    def __init__(self, spec: RunSpec, backend: ProcessBackend, *, buffer_cap: int = DEFAULT_CAP,
+                 describe_handle: Callable[[str], str] = str) -> None:
+        """``describe_handle`` is the kind's way of naming a handle for people (``pid 4242``)."""
         self.spec = spec
         self.backend = backend
+        self._describe_handle = describe_handle
         self._lock = threading.RLock()
-        self._order = threading.Lock()  # keeps subscribers' view in arrival order across streams
         self._state = ProcessState.CREATED
         self._start_failed: ExecError | None = None
-        self._buffers: dict[StreamName, StreamBuffer] = {
-            "stdout": StreamBuffer("stdout", buffer_cap),
-            "stderr": StreamBuffer("stderr", buffer_cap),
-        }
+        self._output = _Output(buffer_cap, self._maybe_run_callbacks)
+        self._buffers = self._output.buffers
         self._streams: dict[StreamName, StreamReader] = {}
-        # (callback, takes batches)
-        self._subscribers: list[tuple[Callable[[StreamName, Any], None], bool]] = []
         self._exit_callbacks: list[Callable[[Process], None]] = []
         self._discard_callbacks: list[Callable[[Process], None]] = []
         self._exited = _Latch()
-        self._streams_done = _Latch()
+        self._streams_done = self._output.done
         self._exit: ExitStatus | None = None
         self._timed_out = False
         self._cleaned = False
@@ -333,7 +441,15 @@ class Process(OutputSink):
 
     @property
     def handle(self) -> str:
+        """The pid or container id once launched, for records and signals; empty before."""
         return self.backend.handle
+
+    @property
+    def handle_text(self) -> str:
+        """The handle as its kind names it for people (``pid 4242``, ``container 0123456789ab``); empty
+        before the launch."""
+        handle = self.backend.handle
+        return self._describe_handle(handle) if handle else ""
 
     @property
     def running(self) -> bool:
@@ -351,7 +467,7 @@ class Process(OutputSink):
     def buffer(self, stream: StreamName) -> StreamBuffer:
         return self._buffers[stream]
 
-    # -- operations of spec section 5 ----------------------------------------------------------
+    # -- the operations a script has (start, wait, signal, stdin, streams, close) ---------------
 
     def start(self) -> None:
         """Launch. Raises invalid when closed or already started (even after a failed start)."""
@@ -362,10 +478,10 @@ class Process(OutputSink):
                 raise invalid("process already started")
             self._state = ProcessState.STARTED
             try:
-                self.backend.launch(self)
+                self.backend.launch(self._output)
             except ExecError as err:
                 self._start_failed = err
-                self._end_streams()
+                self._output.end_all()
                 self._finish(ExitStatus(code=None, error=err.message), run_callbacks=True)
                 raise
             self.started_at = time.time()
@@ -414,7 +530,8 @@ class Process(OutputSink):
             self.backend.signal_all(signum)
 
     def write_stdin(self, data: bytes, cancel: threading.Event | None = None) -> None:
-        """Write all of ``data``; ``b""`` closes stdin (end of input, BETTER)."""
+        """Write all of ``data``; ``b""`` closes stdin (end of input: ``sort`` and ``cat`` can end, where
+        the reference runtime's stdin never closes)."""
         with self._lock:
             self._check_usable()
             if self._start_failed is not None:
@@ -484,34 +601,7 @@ class Process(OutputSink):
 
     def _subscribe(self, callback: Callable[[StreamName, Any], None], batches: bool,
                    replay: bool) -> Callable[[], None]:
-        entry = (callback, batches)
-        # Hold the sources still while registering: no chunk may be in flight past a new subscriber.
-        locks = [lock for b in self._buffers.values() if (lock := b.puller_lock) is not None]
-        for lock in locks:
-            lock.acquire()
-        try:
-            with self._order:
-                if replay:
-                    chunks = [(seq, "stdout", data) for seq, data in self._buffers["stdout"].retained()]
-                    chunks += [(seq, "stderr", data) for seq, data in self._buffers["stderr"].retained()]
-                    for _, name, data in sorted(chunks, key=lambda c: c[0]):
-                        callback(name, [data] if batches else data)  # type: ignore[arg-type]
-                self._subscribers.append(entry)
-                self.subscribed = True
-                for buffer in self._buffers.values():
-                    if buffer.direct is not None:
-                        buffer.direct.watching = True  # a direct read must tell the new subscriber
-        finally:
-            for lock in locks:
-                lock.release()
-
-        def unsubscribe() -> None:
-            with self._order:
-                if entry in self._subscribers:
-                    self._subscribers.remove(entry)
-                    self.subscribed = bool(self._subscribers)
-
-        return unsubscribe
+        return self._output.subscribe(callback, batches, replay)
 
     def add_exit_callback(self, callback: Callable[[Process], None]) -> None:
         """Call ``callback(process)`` once the process ended and both streams reached their end
@@ -534,59 +624,7 @@ class Process(OutputSink):
         """Block until the process ended (streams may still be draining), without closing it."""
         return self._wait_exit(timeout)
 
-    # -- OutputSink (called by the backend's pumps) ---------------------------------------------
-
-    def write(self, stream: StreamName, data: bytes) -> None:
-        buffer = self._buffers[stream]
-        buffer.wait_for_space()
-        with self._order:
-            seq = next(_seq)
-            for callback, batches in self._subscribers:
-                # A broken subscriber must not stop the output for the others.
-                with contextlib.suppress(Exception):
-                    callback(stream, [data] if batches else data)
-            buffer.append(data, seq)
-
-    def deliver_direct(self, stream: StreamName, chunks: list[bytes]) -> None:
-        joined: bytes | None = None
-        with self._order:
-            for callback, batches in self._subscribers:
-                if batches:
-                    arg: bytes | list[bytes] = chunks
-                else:
-                    if joined is None:
-                        joined = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-                    arg = joined
-                with contextlib.suppress(Exception):
-                    callback(stream, arg)
-
-    def has_space(self, stream: StreamName) -> bool:
-        return self._buffers[stream].has_space()
-
-    def when_space(self, stream: StreamName, callback: Callable[[], None]) -> None:
-        self._buffers[stream].when_space(callback)
-
-    def set_puller(self, stream: StreamName, puller: Puller | None, lock: threading.Lock | None = None,
-                   direct: DirectSource | None = None) -> None:
-        buffer = self._buffers[stream]
-        buffer.puller = puller
-        buffer.direct = direct
-        if lock is not None:
-            buffer.puller_lock = lock
-
-    def end_stream(self, stream: StreamName) -> None:
-        buffers = self._buffers
-        buffers[stream].close()
-        if buffers["stdout"].eof and buffers["stderr"].eof:
-            self._streams_done.set()
-            self._maybe_run_callbacks()
-
     # -- internals ---------------------------------------------------------------------------
-
-    def _end_streams(self) -> None:
-        for name in ("stdout", "stderr"):
-            self._buffers[name].close()  # type: ignore[index]
-        self._streams_done.set()
 
     def _on_exit(self, info: ExitInfo) -> None:
         self._finish(ExitStatus(
@@ -602,7 +640,7 @@ class Process(OutputSink):
             self.ended_at = time.time()
         if run_callbacks:
             # Before the waiters wake: a thread woken from wait() would only contend for the GIL with
-            # this clean-up (B2 measured the hand-offs). A callback that waits returns at once, as
+            # this clean-up (measured on many short runs). A callback that waits returns at once, as
             # ``_wait_exit`` looks at the status first.
             self._maybe_run_callbacks()
         self._exited.set()

@@ -44,10 +44,10 @@ Puller = Callable[[float, int], bool]
 
 class DirectSource(Protocol):
     """A backend's non-blocking file descriptor that a sole reader may read itself, with no buffering
-    and no thread hand-off: the fast path of :meth:`StreamReader.read`. B1 showed every call and lock
-    on that path (a reader a fraction of a microsecond slower per read than its writer falls behind,
-    and then both contend for the pipe), so the reader does the read inline and the source is plain
-    attributes plus two methods."""
+    and no thread hand-off: the fast path of :meth:`StreamReader.read`. Every call and lock on that path
+    showed when a gigabyte was streamed through a reader (a reader a fraction of a microsecond slower per
+    read than its writer falls behind, and then both contend for the pipe), so the reader does the read
+    inline and the source is plain attributes plus two methods."""
 
     #: Held by whoever reads ``fd`` (the backend's pump too); the reader holds it for one read.
     lock: threading.Lock
@@ -71,9 +71,9 @@ class DirectSource(Protocol):
         ...
 
 
-#: Upper bound of one ``read`` (SAME as the reference).
+#: Upper bound of one ``read``: the reference runtime's, so that scripts written for it read alike.
 MAX_READ = 65536
-#: Default size of one ``read`` when the caller gives none (SAME as the reference).
+#: Default size of one ``read`` when the caller gives none (the reference runtime's).
 DEFAULT_READ = 32768
 #: Default bound of buffered, unread bytes per stream.
 DEFAULT_CAP = 4 * 1024 * 1024
@@ -112,7 +112,7 @@ class StreamBuffer:
         self._end = 0  # offset one past the last byte written
         self._eof = False
         # Weak references, so a reader dropped without close() stops holding data. A plain list: a
-        # WeakSet's iteration guard cost more than the rest of a read (measured in B1).
+        # WeakSet's iteration guard cost more than the rest of a read (measured on a streamed gigabyte).
         self._readers: list[weakref.ref[StreamReader]] = []
         self._space_callbacks: list[Callable[[], None]] = []
         self._waiting = 0  # threads blocked in a wait on _cond (readers or a writer)
@@ -394,8 +394,8 @@ class StreamReader:
         source = buffer.direct
         deadline: float | None = None
         if source is not None and self.sole:
-            # The fast path, inline (B1 reads through it thousands of times a second, and every call
-            # and lock showed): the only reader, nothing buffered, so up to ``size`` bytes straight
+            # The fast path, inline (a fast writer's reader goes through it thousands of times a second,
+            # and every call and lock showed): the only reader, nothing buffered, so up to ``size`` bytes straight
             # from the source. Checked under the source lock: no append can race it (the pump holds
             # the same lock), and no reader or subscriber can join (``open_reader`` and
             # ``Process.subscribe`` take it too).

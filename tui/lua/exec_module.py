@@ -256,7 +256,7 @@ class ExecBinding:
     def _m_stream_close(self, *args: object) -> Reply:
         stream: Stream = self._self("stream:close", Stream, args)
         status, value, err = self._remote("stream_close", stream.ref)
-        # SAME: a second close is `false, err`, not `nil, err`.
+        # As the reference answers it: a second close is `false, err`, not `nil, err`.
         return (status, False if err is not None else value, err)
 
 

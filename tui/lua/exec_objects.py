@@ -138,7 +138,7 @@ def _env_text(value: object) -> str | None:
 
 
 def check_env(func: str, value: object) -> dict[str, str] | None:
-    """``opts.env``: nil or a table whose keys and values are turned to strings (SAME as the reference).
+    """``opts.env``: nil or a table whose keys and values are turned to strings, as the reference does.
 
     Strings, numbers and booleans convert as ``tostring`` does; a table, function or userdata has no
     meaningful text, so it is a type error naming the key rather than ``table: 0x...`` in a child's env.

@@ -26,7 +26,7 @@ from textual.screen import Screen
 
 from tui.core.engine import Engine
 from tui.core.entries.loader import load_entries
-from tui.core.entries.models import DockerSpec, LoadResult
+from tui.core.entries.models import LoadResult
 from tui.core.entries.paths import resolve_entry_paths
 from tui.core.executors.base import ExecutorStatus
 from tui.core.policy import Access
@@ -37,11 +37,12 @@ from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.help import HelpScreen, help_area
 from tui.ui.screens.main import MainScreen, optional_tabs
 from tui.ui.screens.palette import ConsoleCommands
-from tui.ui.screens.pull import offer_pull, prune_containers, sweep_orphans
+from tui.ui.screens.pull import offer_pull
 from tui.ui.screens.run_dialog import RunRequest
 from tui.ui.screens.theme_picker import ThemePicker
 from tui.ui.settings import Settings, load_settings, save_settings
 from tui.ui.themes import DEFAULT_VARIABLES, apply_theme, register_themes
+from tui.ui.upkeep import prune_leftovers, sweep_orphans
 from tui.ui.widgets.run_tab import InfoFilter, RunFeed, post_call
 
 
@@ -86,7 +87,7 @@ class ExecdeckApp(App[int]):
         return dict(DEFAULT_VARIABLES)
 
     def get_default_screen(self) -> Screen[Any]:
-        return MainScreen(extra_tabs=optional_tabs(self.engine, self.recorder))
+        return MainScreen(extra_tabs=optional_tabs(self.engine, self.recorder, self.settings.scrollback_lines))
 
     def on_runs_view_rerun(self, message: Any) -> None:
         """Run a recorded command again on the same executor and work dir (env values were never kept)."""
@@ -113,8 +114,8 @@ class ExecdeckApp(App[int]):
         self.set_interval(self._watch_interval, self._check_entries)
         self._announce_problems()
         self.probe_all()
-        if self._sweep_orphans and any(isinstance(e.spec, DockerSpec) for e in self.load_result.executors):
-            self.run_worker(lambda: sweep_orphans(self), thread=True, exit_on_error=False, group="docker")
+        if self._sweep_orphans:
+            self.run_worker(lambda: sweep_orphans(self), thread=True, exit_on_error=False, group="upkeep")
         if self._handle_signals:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -222,15 +223,15 @@ class ExecdeckApp(App[int]):
         self.notify(f"entries reloaded: {len(result.executors)} executors, {count} problem{'s' * (count != 1)}",
                     severity="warning" if count else "information", timeout=4)
 
-    # -- docker -----------------------------------------------------------------------------------
+    # -- what kinds can do beyond running ---------------------------------------------------------
 
-    def pull(self, executor_id: str) -> None:
-        """Offer the explicit pull of the image of ``executor_id`` (a docker executor)."""
-        offer_pull(self, executor_id)
+    def pull(self, executor_id: str) -> bool:
+        """Offer the explicit pull of what ``executor_id`` needs; False when its kind has nothing to pull."""
+        return offer_pull(self, executor_id)
 
-    def action_prune(self) -> None:
-        """Remove the exited containers this product made (every daemon the entries name)."""
-        self.run_worker(lambda: prune_containers(self), thread=True, exit_on_error=False, group="docker")
+    def prune(self, kind_name: str) -> None:
+        """Remove what ended runs of kind ``kind_name`` left, everywhere its entries (and its default) point."""
+        self.run_worker(lambda: prune_leftovers(self, kind_name), thread=True, exit_on_error=False, group="upkeep")
 
     # -- themes, help ------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ Contract of :class:`OutputBuffer`:
   without a newline, so copy and save give the line whole. A 1 MB line without a newline is therefore 128
   rows, cut while it streams, never a 1 MB string re-scanned on every chunk. Search and filter work per row:
   a match that spans a cut is not found. A ``\\r`` after a cut overwrites only the current row.
-- Scrollback is bounded: at most ``max_lines`` complete rows are kept (default 100,000); older rows are
+- Scrollback is bounded: at most ``max_lines`` complete rows are kept (default: the scrollback setting); older rows are
   dropped and counted in ``dropped_lines``. Row indices (``line(i)``, search results) count from the oldest
   row kept; ``dropped_lines + i`` is a row's number since the start, stable across drops.
 - ``version`` increases on every change, so a widget can tell whether to redraw.
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tui.ui.line_text import clean_line, split_rows, strip_sgr
+from tui.ui.settings import DEFAULT_SCROLLBACK
 
 Stream = Literal["stdout", "stderr"]
 STREAMS: tuple[Stream, Stream] = ("stdout", "stderr")
@@ -67,7 +68,7 @@ class Line:
 class OutputBuffer:
     """Bounded, line-split, cleaned output of one run. Not thread-safe: feed it from one thread."""
 
-    def __init__(self, max_lines: int = 100_000, max_line_chars: int = 8_192) -> None:
+    def __init__(self, max_lines: int = DEFAULT_SCROLLBACK, max_line_chars: int = 8_192) -> None:
         if max_lines < 1 or max_line_chars < 64:
             raise ValueError("max_lines must be >= 1 and max_line_chars >= 64")
         self.max_lines = max_lines

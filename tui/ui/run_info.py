@@ -20,7 +20,7 @@ class RunInfo:
     state: str = "starting"
     """Free text from the engine: starting, running, exited, killed, failed..."""
     handle: str = ""
-    """pid of a native process or short id of a container; empty until known."""
+    """The handle as the run's kind names it (``pid 4242``, ``container 0123456789ab``); empty until known."""
     started_at: float | None = None
     """``time.monotonic()`` when the run started, or None before."""
     ended_at: float | None = None

@@ -16,6 +16,7 @@ from tui.core.private import private_folder, write_private
 
 DEFAULT_THEME = "execdeck-dark"
 DEFAULT_SCROLLBACK = 100_000
+"""Rows an output pane keeps when the settings say nothing: every pane's default reads this one value."""
 
 
 def config_dir() -> Path:

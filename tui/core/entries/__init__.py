@@ -1,27 +1,13 @@
-"""Entry files: find, parse with line marks, validate into frozen objects (spec section 1)."""
+"""Entry files: find, parse with line marks, validate into frozen objects."""
 
 from tui.core.entries.loader import find_entry_files, load_entries
-from tui.core.entries.models import (
-    DOCKER_KIND,
-    NATIVE_KIND,
-    DockerSpec,
-    Entry,
-    ExecutorSpec,
-    LoadResult,
-    Location,
-    NativeSpec,
-    Problem,
-)
+from tui.core.entries.models import Entry, ExecutorSpec, LoadResult, Location, Problem
 
 __all__ = [
-    "DOCKER_KIND",
-    "NATIVE_KIND",
-    "DockerSpec",
     "Entry",
     "ExecutorSpec",
     "LoadResult",
     "Location",
-    "NativeSpec",
     "Problem",
     "find_entry_files",
     "load_entries",

@@ -1,4 +1,4 @@
-"""The executor fields of entries (spec 1.1, 1.2) and the node helpers that check them.
+"""Executor fields: how a kind declares them (:class:`Field`) and the checkers of their values.
 
 Everything here works on YAML *nodes* (``yaml.compose``), not constructed values: a node keeps its
 ``start_mark``, so every problem names the line of the value at fault. A checker turns one field's
@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 import re
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from tui.core.entries.models import (
-    DOCKER_KIND,
-    NATIVE_KIND,
-    Location,
-    Problem,
-    frozen_map,
-)
+from tui.core.entries.models import Location, Problem, frozen_map
 
 _TAG = "tag:yaml.org,2002:"
 STR_TAG = _TAG + "str"
@@ -150,7 +145,7 @@ class Check:
         return {key_text(key): (key, value) for key, value in node.value}
 
 
-# ---- field checkers, reached through KIND_FIELDS -------------------------------------------------
+# ---- field checkers: a kind's Field names one ----------------------------------------------------
 
 
 def string_field(check: Check, field: str, node: Node) -> Any:
@@ -160,7 +155,7 @@ def string_field(check: Check, field: str, node: Node) -> Any:
     return INVALID
 
 
-def _string_list(check: Check, field: str, node: Node) -> Any:
+def string_list(check: Check, field: str, node: Node) -> Any:
     if not isinstance(node, SequenceNode):
         hint = f'write a list: ["{node.value}"]' if isinstance(node, ScalarNode) else ""
         check.error(node, field, f"must be a list of strings, not {describe(node)}", hint)
@@ -174,7 +169,8 @@ def _string_list(check: Check, field: str, node: Node) -> Any:
     return tuple(items) if len(items) == len(node.value) else INVALID
 
 
-def _string_map(check: Check, field: str, node: Node, *, what: str = "value") -> Any:
+def string_map(check: Check, field: str, node: Node, *, what: str = "value") -> Any:
+    """A mapping of strings to strings; ``what`` names a value in messages (``the options of /tmp``)."""
     if not isinstance(node, MappingNode):
         check.error(node, field, f"must be a mapping of strings, not {describe(node)}")
         return INVALID
@@ -194,18 +190,23 @@ def _string_map(check: Check, field: str, node: Node, *, what: str = "value") ->
     return frozen_map(result) if ok else INVALID
 
 
-def _env(check: Check, field: str, node: Node) -> Any:
-    return _string_map(check, field, node, what="the value")
-
-
-def _tmpfs(check: Check, field: str, node: Node) -> Any:
-    return _string_map(check, field, node, what="the options")
+def env_map(check: Check, field: str, node: Node) -> Any:
+    return string_map(check, field, node, what="the value")
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmgt])i?b?\s*$", re.IGNORECASE)
 
 
-def _integer(check: Check, field: str, node: Node) -> Any:
+def integer(check: Check, field: str, node: Node) -> Any:
+    return _integer(check, field, node, sizes=False)
+
+
+def byte_count(check: Check, field: str, node: Node) -> Any:
+    """An integer number of bytes; ``64m`` written as text gets a hint with the number to write."""
+    return _integer(check, field, node, sizes=True)
+
+
+def _integer(check: Check, field: str, node: Node, *, sizes: bool) -> Any:
     if isinstance(node, ScalarNode) and node.tag == INT_TAG:
         return int(SafeConstructor().construct_yaml_int(node))
     hint = ""
@@ -213,14 +214,14 @@ def _integer(check: Check, field: str, node: Node) -> Any:
         size = _SIZE.match(node.value)
         if node.value.strip().isdigit():
             hint = "remove the quotes"
-        elif size and field == "memory_limit":
+        elif size and sizes:
             scaled = int(size.group(1)) * 1024 ** ("kmgt".index(size.group(2).lower()) + 1)
             hint = f"write the size in bytes: {scaled}"
     check.error(node, field, f"must be an integer, not {describe(node)}", hint)
     return INVALID
 
 
-def _boolean(check: Check, field: str, node: Node) -> Any:
+def boolean(check: Check, field: str, node: Node) -> Any:
     if isinstance(node, ScalarNode) and node.tag == BOOL_TAG:
         return bool(SafeConstructor().construct_yaml_bool(node))
     hint = "remove the quotes" if is_str(node) and node.value.lower() in ("true", "false") else ""
@@ -228,51 +229,24 @@ def _boolean(check: Check, field: str, node: Node) -> Any:
     return INVALID
 
 
-def _volumes(check: Check, field: str, node: Node) -> Any:
-    volumes = _string_list(check, field, node)
-    if volumes is INVALID:
-        return INVALID
-    ok = True
-    for item, volume in zip(node.value, volumes, strict=True):
-        parts = volume.split(":")
-        if len(parts) < 2 or not parts[0] or not parts[1]:
-            check.error(
-                item,
-                field,
-                f'volume "{volume}" must have two parts, host:container'
-                ' (a third part "ro" mounts it read-only)',
-                f'e.g. "{volume or "/srv/data"}:/data"' if len(parts) < 2 else "",
-            )
-            ok = False
-        elif len(parts) > 2 and parts[2] != "ro":
-            # SAME as the reference: only exactly "ro" is read-only; say so for "RO", "readonly"...
-            message = f'volume "{volume}": the third part is not "ro", so it is mounted read-write'
-            check.warn(item, field, message)
-    return volumes if ok else INVALID
+# ---- how a kind declares its fields ------------------------------------------------------------------
 
 
-_COMMON_FIELDS: dict[str, Checker] = {
-    "default_work_dir": string_field,
-    "default_env": _env,
-    "command_whitelist": _string_list,
-}
-NATIVE_FIELDS: dict[str, Checker] = dict(_COMMON_FIELDS)
-DOCKER_FIELDS: dict[str, Checker] = {
-    "image": string_field,
-    "host": string_field,
-    **_COMMON_FIELDS,
-    "network_mode": string_field,
-    "volumes": _volumes,
-    "user": string_field,
-    "memory_limit": _integer,
-    "cpu_quota": _integer,
-    "pids_limit": _integer,
-    "auto_remove": _boolean,
-    "read_only_rootfs": _boolean,
-    "no_new_privileges": _boolean,
-    "cap_drop": _string_list,
-    "cap_add": _string_list,
-    "tmpfs": _tmpfs,
-    "init": _boolean,
-}
-KIND_FIELDS: Mapping[str, Mapping[str, Checker]] = {NATIVE_KIND: NATIVE_FIELDS, DOCKER_KIND: DOCKER_FIELDS}
+@dataclass(frozen=True)
+class Field:
+    """One field of a kind's entries: what validation checks, and what ``check``, the console's details
+    view and the README's reference table say about it.
+
+    ``type`` and ``default`` are written for people (``map string→string``, ``0: unlimited``); ``help``
+    is one line on what the field does. A field with ``required`` set must be given and not be empty;
+    the text says what to give (``the Docker image to run, e.g. busybox:latest``). The value a check
+    returns becomes the attribute of the same name of the kind's spec class. Every kind declares the
+    fields of ``ExecutorSpec`` (work dir, env, whitelist) in its own words: their defaults differ.
+    """
+
+    name: str
+    check: Checker
+    type: str
+    default: str
+    help: str
+    required: str = ""

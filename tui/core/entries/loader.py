@@ -1,4 +1,4 @@
-"""Find entry files and load them into one :class:`LoadResult` (spec section 1).
+"""Find entry files and load them into one :class:`LoadResult`.
 
 Contract: nothing here raises for anything on disk. Every failure (a missing path, a file that is too
 big, not UTF-8, not YAML, an alias bomb, a bad entry) becomes a :class:`Problem` naming the file and,

@@ -16,10 +16,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tui.core.policy.model import Policy
 
-NATIVE_KIND = "exec.native"
-DOCKER_KIND = "exec.docker"
-EXECUTOR_KINDS = (NATIVE_KIND, DOCKER_KIND)
-
 
 def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     """A read-only view of a copy of ``data`` (entries are shared between threads)."""
@@ -68,51 +64,22 @@ class Problem:
         return text
 
 
-@dataclass(frozen=True)
-class NativeSpec:
-    """The fields of an ``exec.native`` entry (spec 1.1)."""
+@dataclass(frozen=True, kw_only=True)
+class ExecutorSpec:
+    """The fields every kind of executor has; each kind's spec class (declared in the kind's module) adds
+    its own. ``command_whitelist`` is checked for every kind in one place (``Executor.exec``);
+    ``default_work_dir`` and ``default_env`` are applied by each kind's backend."""
 
     default_work_dir: str = ""
     default_env: Mapping[str, str] = field(default_factory=frozen_map)
     command_whitelist: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DockerSpec:
-    """The fields of an ``exec.docker`` entry (spec 1.2), with the reference's defaults.
-
-    ``volumes`` keeps the raw ``host:container[:ro]`` strings (validated at load time: each has at
-    least two parts). ``init`` is this product's extra field (default on).
-    """
-
-    image: str
-    host: str = ""
-    default_work_dir: str = ""
-    default_env: Mapping[str, str] = field(default_factory=frozen_map)
-    command_whitelist: tuple[str, ...] = ()
-    network_mode: str = ""
-    volumes: tuple[str, ...] = ()
-    user: str = ""
-    memory_limit: int = 0
-    cpu_quota: int = 0
-    pids_limit: int = 0
-    auto_remove: bool = False
-    read_only_rootfs: bool = False
-    no_new_privileges: bool = False
-    cap_drop: tuple[str, ...] = ()
-    cap_add: tuple[str, ...] = ()
-    tmpfs: Mapping[str, str] = field(default_factory=frozen_map)
-    init: bool = True
-
-
-ExecutorSpec = NativeSpec | DockerSpec
 
 
 @dataclass(frozen=True)
 class Entry:
     """One entry of an entry file.
 
-    ``spec`` is ``None`` for kinds other than ``exec.native``/``exec.docker`` ("not an executor").
+    ``spec`` is ``None`` for a kind that no executor kind of the registry claims ("not an executor").
     ``source`` is the entry's own YAML text (for the console's details view), ``location`` the line
     of its ``name``/first key.
     """

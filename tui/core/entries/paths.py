@@ -1,4 +1,4 @@
-"""Where the entry files are: the one rule of spec console.md, in one place.
+"""Where the entry files are: one rule for the console and every subcommand, in one place.
 
 Order: ``--entries`` paths, else ``$EXECDECK_ENTRIES``, else ``./sample_entries`` when it exists,
 else the samples shipped inside the package (so a fresh install opens on something that works).

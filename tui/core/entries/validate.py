@@ -1,15 +1,18 @@
-"""Validation of one parsed entry file into frozen entries (spec section 1).
+"""Validation of one parsed entry file into frozen entries.
 
 Contract of :func:`validate_document`: it never raises for anything the YAML may contain; it returns
 the entries that loaded and every problem found (errors fail only their own entry, warnings fail
 nothing). It walks the node graph, so the caller must already have refused alias bombs and recursive
 aliases (``loader`` does). Only ``meta``, free-form by design, is constructed into Python values.
+
+The executor fields of an entry are those of its kind, as the kind declares them (its ``fields``);
+an entry whose kind the registry does not know is kept as "not an executor".
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -19,7 +22,6 @@ from tui.core.entries.fields import (
     ENTRY_FIELDS,
     FILE_FIELDS,
     INVALID,
-    KIND_FIELDS,
     Check,
     describe,
     did_you_mean,
@@ -28,16 +30,22 @@ from tui.core.entries.fields import (
     node_source,
     string_field,
 )
-from tui.core.entries.models import (
-    DOCKER_KIND,
-    EXECUTOR_KINDS,
-    DockerSpec,
-    Entry,
-    Location,
-    NativeSpec,
-    Problem,
-    frozen_map,
-)
+from tui.core.entries.models import Entry, ExecutorSpec, Location, Problem, frozen_map
+
+if TYPE_CHECKING:
+    from tui.core.executors.base import Kind
+
+
+def _kinds() -> tuple[Kind[Any], ...]:
+    """The registered kinds. The registry is imported when first needed: the kinds' modules import this
+    package (for the checkers and ``ExecutorSpec``), so importing it at the top would be a circle."""
+    from tui.core.executors import registry
+
+    return registry.kinds()
+
+
+def _find_kind(name: str) -> Kind[Any] | None:
+    return next((kind for kind in _kinds() if kind.name == name), None)
 
 
 def validate_document(path: Path, text: str, root: Node) -> tuple[list[Entry], list[Problem]]:
@@ -81,7 +89,7 @@ def validate_document(path: Path, text: str, root: Node) -> tuple[list[Entry], l
 def _namespace(check: Check, root: Node, top: dict[str, tuple[Node, Node]]) -> str:
     pair = top.get("namespace")
     if pair is None or is_null(pair[1]):
-        # BETTER: the reference skips such a file without a word.
+        # The reference runtime skips such a file without a word, and its entries silently vanish.
         message = "the file has no namespace, so none of its entries is loaded"
         check.error(root, "namespace", message, "add namespace: app")
         return ""
@@ -153,11 +161,12 @@ def _entry(
             problems[i] = Problem(p.location, p.message, check.entry_id, p.field, p.hint, p.severity)
     kind = _text_field(check, node, fields, "kind")
     meta = _meta(check, fields.get("meta"))
-    spec: NativeSpec | DockerSpec | None = None
-    if kind in KIND_FIELDS:
-        spec = _spec(check, kind, node, fields)
+    spec: ExecutorSpec | None = None
+    executor_kind = _find_kind(kind) if kind else None
+    if executor_kind is not None:
+        spec = _spec(check, executor_kind, node, fields)
     elif kind:
-        close = did_you_mean(kind, EXECUTOR_KINDS)
+        close = did_you_mean(kind, [k.name for k in _kinds()])
         if close:
             message = f"'{kind}' is not an executor kind: kept as not an executor"
             check.warn(fields["kind"][1], "kind", message, close)
@@ -176,17 +185,17 @@ def _entry(
 
 
 def _spec(
-    check: Check, kind: str, node: MappingNode, fields: dict[str, tuple[Node, Node]]
-) -> NativeSpec | DockerSpec | None:
+    check: Check, kind: Kind[Any], node: MappingNode, fields: dict[str, tuple[Node, Node]]
+) -> ExecutorSpec | None:
     """The executor fields of an entry: beside name/kind, or under ``data:`` (which wins)."""
-    known = KIND_FIELDS[kind]
+    known = {f.name: f for f in kind.fields}
     data: dict[str, tuple[Node, Node]] = {}
     data_pair = fields.get("data")
     if data_pair is not None and not is_null(data_pair[1]):
         if isinstance(data_pair[1], MappingNode):
             data = check.pairs(data_pair[1], "data")
         else:
-            message = f"must be a mapping of {kind} fields, not {describe(data_pair[1])}"
+            message = f"must be a mapping of {kind.name} fields, not {describe(data_pair[1])}"
             check.error(data_pair[1], "data", message)
     for key, (key_node, _) in fields.items():
         if key not in ENTRY_FIELDS and key not in known:
@@ -197,27 +206,29 @@ def _spec(
     chosen = {key: pair for key, pair in fields.items() if key in known}
     chosen.update((key, pair) for key, pair in data.items() if key in known)
     values: dict[str, Any] = {}
-    for field, checker in known.items():
-        pair = chosen.get(field)
+    for name, declared in known.items():
+        pair = chosen.get(name)
         if pair is None or is_null(pair[1]):
+            if declared.required:
+                check.error(node, name, f"is required: {declared.required}")
             continue
-        value = checker(check, field, pair[1])
-        if value is not INVALID:
-            values[field] = value
-    if kind == DOCKER_KIND:
-        if "image" not in chosen or is_null(chosen["image"][1]):
-            check.error(node, "image", "is required: the Docker image to run, e.g. busybox:latest")
-        elif "image" in values and not values["image"].strip():
-            check.error(chosen["image"][1], "image", "must not be empty")
+        value = declared.check(check, name, pair[1])
+        if value is INVALID:
+            continue
+        if declared.required and isinstance(value, str) and not value.strip():
+            check.error(pair[1], name, "must not be empty")
+        values[name] = value
     if check.failed:
         return None
-    return DockerSpec(**values) if kind == DOCKER_KIND else NativeSpec(**values)
+    spec: ExecutorSpec = kind.spec_class(**values)
+    return spec
 
 
-def _unknown(check: Check, kind: str, key: str, key_node: Node, candidates: tuple[str, ...]) -> None:
-    """BETTER: the reference ignores unknown fields silently; say so, with a likely correction."""
-    elsewhere = [other for other, table in KIND_FIELDS.items() if other != kind and key in table]
+def _unknown(check: Check, kind: Kind[Any], key: str, key_node: Node, candidates: tuple[str, ...]) -> None:
+    """Say that a field is unknown, with a likely correction; the reference ignores it without a word,
+    and a misspelt ``memory_limt`` silently runs without a memory limit."""
+    elsewhere = [other.name for other in _kinds() if other is not kind and other.field(key)]
     hint = did_you_mean(key, candidates)
     if not hint and elsewhere:
         hint = f"'{key}' is a field of {elsewhere[0]} only"
-    check.warn(key_node, key, f"unknown field '{key}' for {kind} (ignored)", hint)
+    check.warn(key_node, key, f"unknown field '{key}' for {kind.name} (ignored)", hint)

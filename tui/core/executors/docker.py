@@ -1,162 +1,242 @@
-"""The ``exec.docker`` executor (spec sections 1.2 and 4): each run is one fresh container.
+"""The ``exec.docker`` kind: each run is one fresh, locked-down container. Its :data:`KIND` is registered
+by :mod:`tui.core.executors.registry`.
 
-Public API:
+This module declares the kind (fields, spec, tokenizing rule, capabilities) and stays light: the Docker
+SDK is imported only when a docker executor is used, by the modules that do the work:
+:mod:`~tui.core.executors.docker_backend` (a run: create, attach, start, wait, removal),
+:mod:`~tui.core.executors.docker_stream` (the attach socket), :mod:`~tui.core.executors.docker_client`
+(clients per daemon, timeouts, messages), :mod:`~tui.core.executors.docker_owner` (labels, orphans,
+prune) and :mod:`~tui.core.executors.docker_pull` (the explicit pull).
 
-* :class:`DockerExecutor`: what ``exec.get`` returns for a docker entry. Creating one never
-  contacts the daemon; the first ``start()`` (or ``probe``) connects, lazily, per host.
-* :meth:`DockerExecutor.probe`: ``ready (image present)``, ``image "<name>" not found on <host>``
-  (``image_missing``), or ``cannot reach the Docker daemon at <host>``, within about ``timeout``.
-* :func:`pull_image`: the explicit pull of an entry's image, with :class:`PullProgress` events.
-  Images are never pulled implicitly.
-* :func:`tui.core.executors.docker_owner.find_orphans`, ``kill_orphans`` and ``prune``: ownership.
-
-The container plumbing is in :mod:`~tui.core.executors.docker_backend` (launch, wait, removal),
-:mod:`~tui.core.executors.docker_stream` (the attach socket) and
-:mod:`~tui.core.executors.docker_client` (clients, timeouts, messages).
+Creating an executor or a process never contacts the daemon: the first ``start()`` (or probe) connects,
+lazily, per host, so a console with docker entries starts even when no daemon runs.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-import docker.errors
-import docker.utils
-
-from tui.core.entries.models import DockerSpec
-from tui.core.errors import internal
-from tui.core.executors.base import Executor, ExecutorStatus
-from tui.core.executors.docker_backend import DockerBackend, work_dir_for
-from tui.core.executors.docker_client import (
-    DockerHost,
-    daemon_message,
-    host_for,
-    inspect_image,
-    is_transport_error,
-    unreachable,
+from tui.core.command import split_dropping_empty
+from tui.core.entries.fields import (
+    INVALID,
+    Check,
+    Field,
+    boolean,
+    byte_count,
+    env_map,
+    integer,
+    string_field,
+    string_list,
+    string_map,
 )
-from tui.core.executors.docker_owner import find_orphans, kill_orphans, prune, register_engine
-from tui.core.labels import container_labels
+from tui.core.entries.models import ExecutorSpec, frozen_map
+from tui.core.executors.base import (
+    PULL,
+    ExecutorStatus,
+    Kind,
+    Leftover,
+    OrphanSweep,
+    Prune,
+    Pull,
+    PullProgress,
+    Scope,
+)
 from tui.core.process import ProcessBackend, RunSpec
 
-if TYPE_CHECKING:
-    from tui.core.engine import Engine
 
-__all__ = ["DockerExecutor", "PullProgress", "find_orphans", "kill_orphans", "prune", "pull_image"]
+@dataclass(frozen=True, kw_only=True)
+class DockerSpec(ExecutorSpec):
+    """The fields of an ``exec.docker`` entry, with the reference's defaults.
 
-
-class DockerExecutor(Executor):
-    kind = "docker"
-
-    @property
-    def docker_spec(self) -> DockerSpec:
-        spec = self.spec
-        assert isinstance(spec, DockerSpec)
-        return spec
-
-    @property
-    def host(self) -> DockerHost:
-        """This entry's daemon (shared by every executor of the engine on the same URL)."""
-        return host_for(self.engine, self.docker_spec.host)
-
-    def _backend(self, run: RunSpec) -> ProcessBackend:
-        spec = self.docker_spec
-        run.work_dir = work_dir_for(spec, run)
-        labels = container_labels(self.id, self.engine.instance_id, run.run_id)
-        return DockerBackend(self.host, spec, run, labels, on_launch=lambda: register_engine(self.engine))
-
-    def probe(self, timeout: float = 2.0) -> ExecutorStatus:
-        """Daemon reachable and image present; blocks at most about ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        host = self.host
-        image = self.docker_spec.image
-        try:
-            client = host.client(timeout)
-        except Exception:  # noqa: BLE001 - any failure to connect is the same status
-            return ExecutorStatus(False, f"cannot reach the Docker daemon at {host.url}")
-        try:
-            inspect_image(client, image, timeout=max(0.2, deadline - time.monotonic()))
-        except docker.errors.ImageNotFound:
-            return ExecutorStatus(False, f'image "{image}" not found on {host.url}', image_missing=True)
-        except docker.errors.APIError as err:
-            return ExecutorStatus(False, f"{host.url}: {daemon_message(err)}")
-        except Exception:  # noqa: BLE001 - timeouts, resets: the daemon is not answering
-            return ExecutorStatus(False, f"cannot reach the Docker daemon at {host.url}")
-        return ExecutorStatus(True, "ready (image present)")
-
-
-@dataclass(frozen=True)
-class PullProgress:
-    """One step of a pull, summed over all layers (``total`` grows as layers announce their sizes).
-
-    ``status`` is the daemon's latest line (``Downloading``, ``Pull complete``, ``Status: Downloaded
-    newer image for ...``); ``done`` is True on the last event, once the image is present.
+    ``volumes`` keeps the raw ``host:container[:ro]`` strings (validated at load time: each has at
+    least two parts). ``init`` is this product's own field (default on).
     """
 
-    status: str
-    current: int = 0
-    total: int = 0
-    done: bool = False
+    image: str
+    host: str = ""
+    network_mode: str = ""
+    volumes: tuple[str, ...] = ()
+    user: str = ""
+    memory_limit: int = 0
+    cpu_quota: int = 0
+    pids_limit: int = 0
+    auto_remove: bool = False
+    read_only_rootfs: bool = False
+    no_new_privileges: bool = False
+    cap_drop: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    tmpfs: Mapping[str, str] = field(default_factory=frozen_map)
+    init: bool = True
 
 
-def pull_image(engine: Engine, executor_id: str, on_progress: Callable[[PullProgress], None]) -> None:
-    """Pull the image of docker entry ``executor_id`` onto its host, reporting progress.
+def _volumes(check: Check, name: str, node: Any) -> Any:
+    volumes = string_list(check, name, node)
+    if volumes is INVALID:
+        return INVALID
+    ok = True
+    for item, volume in zip(node.value, volumes, strict=True):
+        parts = volume.split(":")
+        if len(parts) < 2 or not parts[0] or not parts[1]:
+            # The reference ignores such a volume without a word; a mount that silently is not there
+            # is worse than a refused entry.
+            check.error(
+                item,
+                name,
+                f'volume "{volume}" must have two parts, host:container'
+                ' (a third part "ro" mounts it read-only)',
+                f'e.g. "{volume or "/srv/data"}:/data"' if len(parts) < 2 else "",
+            )
+            ok = False
+        elif len(parts) > 2 and parts[2] != "ro":
+            # As in the reference, only exactly "ro" is read-only: say so for "RO", "readonly"...
+            message = f'volume "{volume}": the third part is not "ro", so it is mounted read-write'
+            check.warn(item, name, message)
+    return volumes if ok else INVALID
 
-    Blocks until the pull ended (run it on a worker). ``on_progress`` is called on this thread for
-    every event of the daemon, then once with ``done=True``.
 
-    Raises:
-        ExecError: ``resource not found`` (no such docker entry), ``cannot reach the Docker daemon at
-        <host>``, or ``pull of "<image>" on <host> failed: <the daemon's reason>``.
-    """
-    entry = engine.entry(executor_id)
-    if entry is None or not isinstance(entry.spec, DockerSpec):
-        raise internal("resource not found", id=executor_id)
-    image = entry.spec.image
-    host = host_for(engine, entry.spec.host)
-    client = host.client()
-    repository, tag = docker.utils.parse_repository_tag(image)
-    layers: dict[str, tuple[int, int]] = {}  # layer id -> (current, total) bytes
-    status = ""
+def _tmpfs(check: Check, name: str, node: Any) -> Any:
+    return string_map(check, name, node, what="the options")
 
-    def failed(reason: str) -> Exception:
-        return internal(f'pull of "{image}" on {host.url} failed: {reason}', image=image, host=host.url)
 
+FIELDS = (
+    Field("image", string_field, "string", "**required**",
+          "the image each run's container is made from (`Config.Image`); never pulled implicitly",
+          required="the Docker image to run, e.g. busybox:latest"),
+    Field("host", string_field, "string", "`$DOCKER_HOST`, else `unix:///var/run/docker.sock`",
+          "the daemon: `unix://`, `tcp://`, `ssh://`"),
+    Field("default_work_dir", string_field, "string", "the image's",
+          "the work dir of a run that names none (`Config.WorkingDir`)"),
+    Field("default_env", env_map, "map string→string", "none",
+          "the container's environment, before the per-run env, which wins (`Config.Env`)"),
+    Field("command_whitelist", string_list, "list of strings", "none: all allowed",
+          "a command must equal one item exactly"),
+    Field("network_mode", string_field, "string", "daemon default",
+          "the container's network, e.g. `none` (`HostConfig.NetworkMode`)"),
+    Field("volumes", _volumes, "list of `host:container[:ro]`", "none",
+          "bind mounts; read-only only when the third part is exactly `ro`"),
+    Field("user", string_field, "string", "the image's", "the user the command runs as (`Config.User`)"),
+    Field("memory_limit", byte_count, "int, bytes", "0: unlimited",
+          "the memory cap; a run killed for passing it says so (`HostConfig.Memory`)"),
+    Field("cpu_quota", integer, "int", "0: unlimited",
+          "CPU time per 100 ms period: 50000 is half a CPU (`HostConfig.CpuQuota`)"),
+    Field("pids_limit", integer, "int", "0: not sent",
+          "the most processes the container may hold (`HostConfig.PidsLimit`)"),
+    Field("auto_remove", boolean, "bool", "false",
+          "the container is removed after its run (by execdeck, after reading its exit code and "
+          "out-of-memory state)"),
+    Field("read_only_rootfs", boolean, "bool", "false",
+          "the container's root file system is read-only (`HostConfig.ReadonlyRootfs`)"),
+    Field("no_new_privileges", boolean, "bool", "false",
+          "setuid programs gain no privileges (`SecurityOpt: no-new-privileges:true`)"),
+    Field("cap_drop", string_list, "list of strings", "none", "Linux capabilities taken away, e.g. `ALL` (`CapDrop`)"),
+    Field("cap_add", string_list, "list of strings", "none", "Linux capabilities given (`CapAdd`)"),
+    Field("tmpfs", _tmpfs, "map path→options", "none",
+          "in-memory file systems by mount point, with their mount options (`HostConfig.Tmpfs`)"),
+    Field("init", boolean, "bool", "**true**",
+          "an init process as PID 1, so SIGTERM ends a plain program and zombies are reaped "
+          "(`HostConfig.Init`; execdeck's own field)"),
+)
+
+
+# -- the backend and the status probe -------------------------------------------------------------------
+
+
+def _backend(spec: DockerSpec, run: RunSpec, scope: Scope) -> ProcessBackend:
+    from tui.core.executors.docker_backend import DockerBackend, work_dir_for
+    from tui.core.executors.docker_client import host_for
+    from tui.core.executors.docker_owner import record_instance
+    from tui.core.labels import container_labels
+
+    run.work_dir = work_dir_for(spec, run)
+    labels = container_labels(run.executor_id, scope.instance_id, run.run_id)
+    return DockerBackend(host_for(scope, spec.host), spec, run, labels, on_launch=lambda: record_instance(scope))
+
+
+def _probe(spec: DockerSpec, scope: Scope, timeout: float) -> ExecutorStatus:
+    """Daemon reachable and image present; blocks at most about ``timeout`` seconds."""
+    import docker.errors
+
+    from tui.core.executors.docker_client import daemon_message, host_for, inspect_image
+
+    deadline = time.monotonic() + timeout
+    host = host_for(scope, spec.host)
     try:
-        for event in client.pull(repository, tag=tag or "latest", stream=True, decode=True):
-            if "error" in event or "errorDetail" in event:
-                raise failed(str(event.get("error") or event.get("errorDetail")))
-            status = _apply(event, layers)
-            on_progress(_summary(status, layers))
+        client = host.client(timeout)
+    except Exception:  # noqa: BLE001 - any failure to connect is the same status
+        return ExecutorStatus(False, f"cannot reach the Docker daemon at {host.url}")
+    try:
+        inspect_image(client, spec.image, timeout=max(0.2, deadline - time.monotonic()))
+    except docker.errors.ImageNotFound:
+        return ExecutorStatus(False, f'image "{spec.image}" not found on {host.url}', short="image missing",
+                              remedy=PULL)
     except docker.errors.APIError as err:
-        raise failed(daemon_message(err)) from err
-    except Exception as err:
-        if is_transport_error(err):
-            raise unreachable(host.url, str(err)) from err
-        raise
-    on_progress(PullProgress(status or f"pulled {image}", *_totals(layers), done=True))
+        return ExecutorStatus(False, f"{host.url}: {daemon_message(err)}")
+    except Exception:  # noqa: BLE001 - timeouts, resets: the daemon is not answering
+        return ExecutorStatus(False, f"cannot reach the Docker daemon at {host.url}")
+    return ExecutorStatus(True, "ready (image present)")
 
 
-def _apply(event: dict[str, Any], layers: dict[str, tuple[int, int]]) -> str:
-    """Fold one pull event into the per-layer byte counts; returns its status line."""
-    status = str(event.get("status", ""))
-    layer = event.get("id")
-    if layer and status != "Pulling from" and not status.startswith(("Digest:", "Status:")):
-        current, total = layers.get(layer, (0, 0))
-        detail = event.get("progressDetail") or {}
-        if status == "Downloading" and detail.get("total"):
-            current, total = int(detail.get("current", 0)), int(detail["total"])
-        elif status in ("Download complete", "Pull complete", "Already exists"):
-            current = total
-        layers[layer] = (current, total)
-    return f"{layer}: {status}" if layer and status and "Pulling from" not in status else status
+# -- pull, prune, orphan sweep ---------------------------------------------------------------------------
 
 
-def _totals(layers: dict[str, tuple[int, int]]) -> tuple[int, int]:
-    return sum(c for c, _ in layers.values()), sum(t for _, t in layers.values())
+def _pull(spec: DockerSpec, scope: Scope, on_progress: Callable[[PullProgress], None]) -> None:
+    from tui.core.executors.docker_pull import pull_image
+
+    pull_image(spec.image, spec.host, scope, on_progress)
 
 
-def _summary(status: str, layers: dict[str, tuple[int, int]]) -> PullProgress:
-    return PullProgress(status, *_totals(layers))
+def daemons(specs: Sequence[DockerSpec]) -> list[str]:
+    """The daemons that prune and the orphan sweep look at: the default one (``DOCKER_HOST``, else the
+    local socket), then every entry's ``host``, each once. The command line and the console both use it."""
+    from tui.core.executors.docker_client import resolve_host
+
+    return list(dict.fromkeys([resolve_host(""), *(resolve_host(spec.host) for spec in specs)]))
+
+
+def _leftover(container: dict[str, Any]) -> Leftover:
+    from tui.core.labels import LABEL_ENTRY
+
+    names = ",".join(n.lstrip("/") for n in container.get("Names") or [])
+    entry = (container.get("Labels") or {}).get(LABEL_ENTRY, "?")
+    text = f"{container['Id'][:12]}  {names}  {entry}  {container.get('Status', '')}".rstrip()
+    return Leftover(container["Id"], text)
+
+
+def _client(place: str, scope: Scope, timeout: float) -> Any:
+    from tui.core.executors.docker_client import host_for
+
+    return host_for(scope, place).client(timeout)
+
+
+def _prune(place: str, scope: Scope, dry_run: bool, timeout: float) -> list[Leftover]:
+    from tui.core.executors.docker_owner import prune
+
+    return [_leftover(c) for c in prune(_client(place, scope, timeout), dry_run=dry_run)]
+
+
+def _find_orphans(place: str, scope: Scope, timeout: float) -> list[Leftover]:
+    from tui.core.executors.docker_owner import find_orphans
+
+    return [_leftover(c) for c in find_orphans(_client(place, scope, timeout))]
+
+
+def _kill_orphans(place: str, scope: Scope, orphans: list[Leftover]) -> list[Leftover]:
+    from tui.core.executors.docker_owner import kill_orphans
+
+    by_id = {orphan.id: orphan for orphan in orphans}
+    killed = kill_orphans(_client(place, scope, 5.0), [{"Id": orphan.id} for orphan in orphans])
+    return [by_id[container["Id"]] for container in killed]
+
+
+KIND = Kind(
+    name="exec.docker", label="docker", fields=FIELDS, spec_class=DockerSpec, tokenize=split_dropping_empty,
+    handle_label="container", backend=_backend, probe=_probe,
+    pull=Pull(target=lambda spec: spec.image, run=_pull),
+    prune=Prune(places=daemons, noun="exited container(s)", remove=_prune, title="Prune containers",
+                help="remove the exited containers this product made"),
+    orphans=OrphanSweep(places=daemons, noun="container(s)", find=_find_orphans, kill=_kill_orphans,
+                        title="Orphan containers"),
+)

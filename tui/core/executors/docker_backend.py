@@ -1,7 +1,7 @@
-"""One run as one fresh container (spec 4.1-4.4): the :class:`ProcessBackend` of ``exec.docker``.
+"""One run as one fresh container: the :class:`ProcessBackend` of ``exec.docker``.
 
-Order of a launch, each step measured to lose nothing (field notes): create (``stdin_open`` makes
-the SDK set ``StdinOnce``), attach the raw socket, register the wait, start. The wait is registered
+Order of a launch, each step measured to lose nothing of the first output: create (``stdin_open``
+makes the SDK set ``StdinOnce``), attach the raw socket, register the wait, start. The wait is registered
 synchronously: the daemon answers the headers of ``POST /wait`` only once the wait is in place, and
 the request is streamed, so its return proves the registration before ``start`` is sent.
 
@@ -29,8 +29,8 @@ import docker
 import docker.errors
 import docker.types
 
-from tui.core.entries.models import DockerSpec
 from tui.core.errors import internal
+from tui.core.executors.docker import DockerSpec
 from tui.core.executors.docker_client import (
     QUICK_TIMEOUT,
     DockerHost,
@@ -66,19 +66,21 @@ def container_env(spec: DockerSpec, run: RunSpec) -> list[str]:
 
 
 def binds(volumes: tuple[str, ...]) -> list[str]:
-    """``HostConfig.Binds``: read-only only when the third part is exactly ``ro`` (SAME)."""
+    """``HostConfig.Binds``: read-only only when the third part is exactly ``ro``, as in the reference
+    runtime (``RO`` or ``readonly`` mount read-write there too; validation warns about them)."""
     result = []
     for volume in volumes:
         parts = volume.split(":")
         if len(parts) < 2:
-            continue  # refused at load time (spec 1.2): never reaches here from a loaded entry
+            continue  # refused at load time: never reaches here from a loaded entry
         mode = "ro" if len(parts) > 2 and parts[2] == "ro" else "rw"
         result.append(f"{parts[0]}:{parts[1]}:{mode}")
     return result
 
 
 def host_config(client: docker.APIClient, spec: DockerSpec) -> dict[str, Any]:
-    """``HostConfig`` of spec 1.2; limits only when non-zero, ``AutoRemove`` never (module docstring)."""
+    """``HostConfig`` from the entry's fields; limits only when non-zero, ``AutoRemove`` never (the
+    engine removes the container itself: see the module docstring)."""
     config: dict[str, Any] = client.create_host_config(
         network_mode=spec.network_mode or None,
         binds=binds(spec.volumes) or None,
@@ -144,7 +146,7 @@ class DockerBackend(ProcessBackend):
         try:
             created = client.create_container(
                 image,
-                command=list(self.run.argv) or None,  # no Cmd: the image's default command (E3)
+                command=list(self.run.argv) or None,  # no command: the image's default command runs
                 stdin_open=True,
                 tty=False,
                 environment=container_env(self.spec, self.run),
@@ -320,7 +322,7 @@ class DockerBackend(ProcessBackend):
         with self._stdin_lock:
             if self._stdin_closed:
                 raise internal("write to stdin: stdin is closed")
-            # A stopped container's socket still takes writes (field notes): refuse them ourselves.
+            # A stopped container's attach socket still takes writes (they go nowhere): refuse them here.
             if self._exited.is_set() or self._wait_done.is_set():
                 raise internal("write to stdin: container already stopped")
             try:

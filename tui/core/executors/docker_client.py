@@ -1,7 +1,8 @@
 """Reaching a Docker daemon: one lazy client per host, short timeouts, and messages for people.
 
-Creating an executor never contacts a daemon (spec 4.5): :class:`DockerHost` is a cheap holder
-that the engine shares per host URL (``engine.resource("docker:" + url, ...)``); the low-level
+Creating an executor never contacts a daemon (a console with docker entries starts even when no daemon
+runs): :class:`DockerHost` is a cheap holder that an engine's runs share per host URL
+(``scope.resource("docker:" + url, ...)``); the low-level
 ``APIClient`` is built on first use, because its constructor asks the daemon for its API version and
 raises when no daemon answers. A failed build is not remembered, so a daemon started later is found.
 
@@ -18,16 +19,14 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import docker
 import docker.errors
 import requests
 
 from tui.core.errors import ExecError, internal
-
-if TYPE_CHECKING:
-    from tui.core.engine import Engine
+from tui.core.executors.base import Scope
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 #: Connecting (and negotiating the API version) with a daemon that does not answer gives up after this.
@@ -128,20 +127,17 @@ class DockerHost:
             client.close()
 
 
-def host_for(engine: Engine, host: str) -> DockerHost:
-    """The engine's shared :class:`DockerHost` for an entry's ``host`` (never contacts the daemon)."""
+def host_for(scope: Scope, host: str) -> DockerHost:
+    """The shared :class:`DockerHost` of ``scope`` for an entry's ``host`` (never contacts the daemon);
+    closed when the engine shuts down."""
     url = resolve_host(host)
-    made: list[DockerHost] = []
 
     def make() -> DockerHost:
-        made.append(DockerHost(url))
-        return made[0]
+        made = DockerHost(url)
+        scope.add_cleanup(made.close)
+        return made
 
-    found: DockerHost = engine.resource("docker:" + url, make)
-    if made:
-        # Outside the factory: it runs under the engine's lock, which add_cleanup takes too.
-        engine.add_cleanup(found.close)
-    return found
+    return scope.resource("docker:" + url, make)
 
 
 def _connect(url: str, timeout: float) -> docker.APIClient:

@@ -1,4 +1,4 @@
-"""Which containers are ours, and which are orphans (spec 4.6).
+"""Which containers are ours, and which are orphans: containers of console instances that are gone.
 
 Every container carries the labels of :mod:`tui.core.labels`. A console instance that made a
 container records itself as live with a pid file, ``<runtime dir>/execdeck/instances/<instance>.pid``
@@ -16,16 +16,14 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import docker
 
+from tui.core.executors.base import Scope
 from tui.core.executors.docker_client import kill_container, remove_container
 from tui.core.labels import LABEL_INSTANCE, PRODUCT_FILTER
 from tui.core.pids import process_alive, process_start_time
-
-if TYPE_CHECKING:
-    from tui.core.engine import Engine
 
 Container = dict[str, Any]
 
@@ -47,19 +45,15 @@ def register_instance(instance_id: str) -> Path:
     return path
 
 
-def register_engine(engine: Engine) -> None:
-    """Record ``engine``'s instance as live until its shutdown (once per engine; cheap after)."""
-
-    made: list[Path] = []
+def record_instance(scope: Scope) -> None:
+    """Record the instance of ``scope`` as live until its engine shuts down (once per engine; cheap after)."""
 
     def make() -> Path:
-        made.append(register_instance(engine.instance_id))
-        return made[0]
+        path = register_instance(scope.instance_id)
+        scope.add_cleanup(lambda: path.unlink(missing_ok=True))
+        return path
 
-    engine.resource("docker:instance-record", make)
-    if made:
-        # Outside the factory: it runs under the engine's lock, which add_cleanup takes too.
-        engine.add_cleanup(lambda: made[0].unlink(missing_ok=True))
+    scope.resource("docker:instance-record", make)
 
 
 def instance_alive(instance_id: str) -> bool:

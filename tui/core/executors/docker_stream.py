@@ -1,7 +1,7 @@
 """The attach stream of a container: a raw socket read with deadlines, split into stdout and stderr.
 
-The SDK's frame reader blocks with no timeout (field notes), so this module reads the hijacked
-connection itself: ``select`` with a short timeout, large reads, and its own parser of the 8-byte
+The SDK's frame reader blocks with no timeout (a silent daemon would hang the run), so this module
+reads the hijacked connection itself: ``select`` with a short timeout, large reads, and its own parser of the 8-byte
 frame headers (byte 0 the stream, 1 stdout and 2 stderr; bytes 4-7 the big-endian payload length).
 Payloads are passed on as they arrive, even before their frame is complete, and consecutive pieces
 of one stream from one read are joined, so a fast writer costs few sink writes.

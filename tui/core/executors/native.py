@@ -1,8 +1,10 @@
-"""The ``exec.native`` executor: host processes with a clean environment (spec section 3).
+"""The ``exec.native`` kind: host processes with a clean environment. Its :data:`KIND` is registered
+by :mod:`tui.core.executors.registry`.
 
-* No shell: argv comes from the tokenizer. The program is resolved on the **console's own** PATH
-  when the process is created (SAME as the reference; Python's ``subprocess`` would search the
-  child's PATH), and a miss is reported by ``start()``.
+* No shell: argv comes from the tokenizer, with the rule that keeps empty quoted arguments. The program
+  is resolved on the **console's own** PATH when the process is created (as the reference does;
+  Python's ``subprocess`` would search the child's PATH, which a per-run env could point anywhere), and
+  a miss is reported by ``start()``.
 * The environment is exactly ``default_env`` overlaid by the per-call env: nothing is inherited.
 * Each child starts in its own session (process group), so ``close(true)`` ends children and
   grandchildren alike.
@@ -21,10 +23,14 @@ import stat
 import subprocess
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from tui.core.command import split_keeping_empty
+from tui.core.entries.fields import Field, env_map, string_field, string_list
+from tui.core.entries.models import ExecutorSpec
 from tui.core.errors import internal
 from tui.core.executors import reactor
-from tui.core.executors.base import Executor, ExecutorStatus
+from tui.core.executors.base import ExecutorStatus, Kind, Scope
 from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
 from tui.core.streams import DIRECT_BATCH, StreamName
 
@@ -36,23 +42,40 @@ _READ_SIZE = 256 * 1024  # a 1 MiB read allocates a fresh mmap each time: measur
 _GROW_AFTER = 1024 * 1024
 
 
-class NativeExecutor(Executor):
-    kind = "native"
+@dataclass(frozen=True, kw_only=True)
+class NativeSpec(ExecutorSpec):
+    """An ``exec.native`` entry has the common fields only."""
 
-    def _backend(self, run: RunSpec) -> ProcessBackend:
-        spec = self.spec
-        env = dict(spec.default_env)
-        env.update(run.env)
-        raw_dir = run.work_dir or spec.default_work_dir
-        work_dir = os.path.normpath(raw_dir) if raw_dir else ""
-        run.work_dir = work_dir
-        return NativeBackend(list(run.argv), env, work_dir)
 
-    def probe(self, timeout: float = 2.0) -> ExecutorStatus:
-        work_dir = self.spec.default_work_dir
-        if work_dir and not os.path.isdir(work_dir):
-            return ExecutorStatus(False, f"work dir {work_dir} does not exist")
-        return ExecutorStatus(True, "ready")
+FIELDS = (
+    Field("default_work_dir", string_field, "string", "the console's cwd", "used when a run gives no work dir"),
+    Field("default_env", env_map, "map string→string", "none",
+          "the child's whole environment, overlaid by the per-run env; nothing is inherited"),
+    Field("command_whitelist", string_list, "list of strings", "none: all allowed",
+          "a command must equal one item exactly"),
+)
+
+
+def _backend(spec: NativeSpec, run: RunSpec, scope: Scope) -> ProcessBackend:
+    env = dict(spec.default_env)
+    env.update(run.env)
+    raw_dir = run.work_dir or spec.default_work_dir
+    work_dir = os.path.normpath(raw_dir) if raw_dir else ""
+    run.work_dir = work_dir
+    return NativeBackend(list(run.argv), env, work_dir)
+
+
+def _probe(spec: NativeSpec, scope: Scope, timeout: float) -> ExecutorStatus:
+    work_dir = spec.default_work_dir
+    if work_dir and not os.path.isdir(work_dir):
+        return ExecutorStatus(False, f"work dir {work_dir} does not exist")
+    return ExecutorStatus(True, "ready")
+
+
+KIND = Kind(
+    name="exec.native", label="native", fields=FIELDS, spec_class=NativeSpec, tokenize=split_keeping_empty,
+    handle_label="pid", backend=_backend, probe=_probe,
+)
 
 
 def resolve_program(name: str, work_dir: str) -> str | None:
@@ -113,7 +136,8 @@ class NativeBackend(ProcessBackend):
         if self.program is None:
             raise internal(f'exec: "{self.argv[0]}": executable file not found in $PATH')
         # Our own pipes, handed to Popen as descriptors: its file objects for them cost more than the
-        # rest of a short run's bookkeeping (B2). Python makes every descriptor close-on-exec; the
+        # rest of a short run's bookkeeping (measured on many short runs). Python makes every
+        # descriptor close-on-exec; the
         # child gets its three by dup2.
         fds: list[int] = []
         try:
@@ -321,7 +345,7 @@ class _Pipe:
         self.volume = 0
         self.resized = False
         # Pulls by a reader, and how many the reactor saw when it last looked: a count rather than a
-        # clock, as reading the clock showed in B1's hot path.
+        # clock, as reading the clock showed in a fast stream's hot path.
         self.pulls = 0
         self.seen_pulls = 0
         self.watching = True
@@ -339,8 +363,8 @@ class _Pipe:
 
         Subscribers hear of those reads in batches: up to ``DIRECT_BATCH`` reads, handed over together
         within a reactor tick (``_idle_check``), at the end of the pipe, and before any output that
-        goes through the buffer. A call per read cost a recorded B1 a third of its throughput, so once
-        the pipe is grown the reader adds to ``batch`` itself."""
+        goes through the buffer. A call per read cost a recorded fast stream a third of its throughput,
+        so once the pipe is grown the reader adds to ``batch`` itself."""
         if data is None:
             self.flush()
             return
@@ -407,8 +431,8 @@ class _Pipe:
     def _count(self, size: int) -> None:
         self.volume += size
         if self.volume >= _GROW_AFTER:
-            # A fast writer: a larger pipe means fuller reads and fewer wake-ups (B1 went from ~23 KiB
-            # to ~64 KiB per read). Short runs never pay for the larger pipe.
+            # A fast writer: a larger pipe means fuller reads and fewer wake-ups (a gigabyte of output
+            # went from ~23 KiB to ~64 KiB per read). Short runs never pay for the larger pipe.
             self.resized = True
             with contextlib.suppress(OSError):
                 fcntl.fcntl(self.fd, _F_SETPIPE_SZ, _PIPE_SIZE)

@@ -62,9 +62,9 @@ class Reactor:
 
     def remove(self, fd: int, *, close: bool = False) -> None:
         """Stop watching ``fd``. With ``close``, close it too: closing takes it out of the epoll set
-        (one system call fewer per pipe and per exit, B2). A copy of the descriptor that outlives
-        the close (a child being spawned at that moment holds one until its exec) may still report
-        an event under the old number: callbacks must take a spurious call calmly."""
+        (one system call fewer per pipe and per exit, which shows in many short runs). A copy of the
+        descriptor that outlives the close (a child being spawned at that moment holds one until its
+        exec) may still report an event under the old number: callbacks must take a spurious call calmly."""
         with self._lock:
             known = self._callbacks.pop(fd, None) is not None
             if known and not close:
@@ -131,7 +131,7 @@ def reactor() -> Reactor:
     global _reactor
     current = _reactor
     if current is not None and current.alive:
-        return current  # without the lock: called several times per run (B2)
+        return current  # without the lock: called several times per run, and short runs are many
     with _reactor_lock:
         if _reactor is None or not _reactor.alive:
             _reactor = Reactor()

@@ -1,9 +1,10 @@
 """The recorder: every process an engine creates becomes a run record, written off the I/O path.
 
 Threads: the output subscriber runs on the process's I/O thread and only counts and appends to an
-in-memory per-run list (B1 must not slow by more than 10%); one writer thread per recorder turns
-those lists into SQLite rows: the run row at once, its counts every :data:`FLUSH_INTERVAL` seconds,
-its output every :data:`OUTPUT_INTERVAL` seconds and at once when the run ends.
+in-memory per-run list (recording may cost a fast stream at most a tenth of its throughput); one
+writer thread per recorder turns those lists into SQLite rows: the run row at once, its counts every
+:data:`FLUSH_INTERVAL` seconds, its output every :data:`OUTPUT_INTERVAL` seconds and at once when the
+run ends.
 What waits in memory is bounded by the per-run cap: once a run's output reached it, the subscriber
 only counts (bytes, lines) and keeps nothing. The writer does not wake early for a big backlog on
 purpose: a fast producer then runs undisturbed, and its output is stored in a few large batches.
@@ -42,7 +43,7 @@ from tui.core.streams import StreamName
 log = logging.getLogger(__name__)
 
 #: Seconds between two ticks of the writer thread (new runs appear as ``running``, counts move on).
-# Called per chunk of a batch through map(): C all the way (a recorded B1 counted every call).
+# Called per chunk of a batch through map(): C all the way (a recorded fast stream counted every call).
 _count_newlines = operator.methodcaller("count", b"\n")
 _has_newline = operator.methodcaller("__contains__", b"\n")
 

@@ -18,36 +18,29 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
 
 from tui.core.engine import Engine
-from tui.core.entries.models import DockerSpec, Entry
+from tui.core.entries.models import Entry
 from tui.core.policy import EXEC_GET, Access, EntryAccess
 from tui.core.process import Process
+from tui.lua.session import make_repl
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.run_dialog import RunDialog
 from tui.ui.widgets.executor_details import ExecutorDetails
 from tui.ui.widgets.executor_list import ExecutorTree
 from tui.ui.widgets.problems_view import ProblemsView
+from tui.ui.widgets.repl_view import ReplView
 from tui.ui.widgets.run_tab import RunFeed, RunTab
+from tui.ui.widgets.runs_view import RunsView
 
 if TYPE_CHECKING:
     from tui.ui.app import ExecdeckApp
 
-FIXED_TABS = ("executors", "problems", "repl", "history")
 
-
-def optional_tabs(engine: Engine, recorder: Any) -> list[TabPane]:
-    """The REPL tab and the run history, when their modules are there (they were written beside this one)."""
-    tabs: list[TabPane] = []
-    try:
-        from tui.lua.session import make_repl
-        from tui.ui.widgets.repl_view import ReplView
-    except ImportError:
-        pass
-    else:
-        tabs.append(TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl"))
+def optional_tabs(engine: Engine, recorder: Any, scrollback_lines: int) -> list[TabPane]:
+    """The REPL tab, and the run history when runs are recorded (``recorder`` is not None)."""
+    tabs = [TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl")]
     if recorder is not None:
-        from tui.ui.widgets.runs_view import RunsView
-
-        tabs.append(TabPane("History", RunsView(recorder.store, recorder.problem), id="history"))
+        runs = RunsView(recorder.store, recorder.problem, max_lines=scrollback_lines)
+        tabs.append(TabPane("History", runs, id="history"))
     return tabs
 
 
@@ -221,13 +214,10 @@ class MainScreen(Screen[None]):
             self.console.open_started_run(process)
 
     def action_pull(self) -> None:
-        """Pull the image of the selected docker executor."""
+        """Pull what the selected executor needs (the image of a docker executor)."""
         entry_id = self.query_one(ExecutorTree).selected_id
-        entry = self.console.engine.entry(entry_id) if entry_id else None
-        if entry is None or not isinstance(entry.spec, DockerSpec):
-            self.notify("pulling is for docker executors", severity="warning")
-            return
-        self.console.pull(entry.id)
+        if not entry_id or not self.console.pull(entry_id):
+            self.notify("this executor has nothing to pull", severity="warning")
 
     def action_close_tab(self) -> None:
         """Close the current run tab; a run still going is stopped after a confirmation."""

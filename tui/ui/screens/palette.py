@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from tui.core.executors import registry
+
 if TYPE_CHECKING:
     from tui.ui.app import ExecdeckApp
 
@@ -45,7 +47,11 @@ class ConsoleCommands(Provider):
         found += [
             ("Theme picker", app.action_pick_theme, "preview themes live and keep one"),
             ("Reload entries", app.action_reload_entries, "read the entry files again"),
-            ("Prune containers", app.action_prune, "remove the exited containers this product made"),
+        ]
+        for kind in registry.kinds():
+            if kind.prune is not None:
+                found.append((kind.prune.title, partial(app.prune, kind.name), kind.prune.help))
+        found += [
             ("Open REPL", partial(app.main.action_show_tab, "repl"), "the Lua REPL tab"),
             ("Show problems", partial(app.main.action_show_tab, "problems"), "entry file problems"),
             ("Help", app.action_help, "keys of the focused area"),

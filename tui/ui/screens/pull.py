@@ -1,4 +1,5 @@
-"""The explicit pull of a missing Docker image, with a progress bar (images are never pulled implicitly)."""
+"""The explicit pull of what an executor needs (a missing Docker image), with a progress bar: the console
+offers it for a kind with the ``pull`` capability, and nothing is ever pulled implicitly."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.core.errors import ExecError
+from tui.core.executors import registry
 from tui.ui.widgets.run_tab import post_call
 
 Puller = Callable[[Callable[[Any], None]], None]
@@ -25,6 +27,7 @@ class PullScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
 
     def __init__(self, executor_id: str, image: str, puller: Puller) -> None:
+        """``image``: what is pulled, as the kind names it for people."""
         super().__init__()
         self.executor_id, self.image = executor_id, image
         self._puller = puller
@@ -79,66 +82,14 @@ class PullScreen(ModalScreen[bool]):
         self.dismiss(self.done)
 
 
-def docker_clients(engine: Any) -> list[tuple[str, Any]]:
-    """``(url, client)`` for each daemon the docker entries name; unreachable ones are left out."""
-    from tui.core.entries.models import DockerSpec
-    from tui.core.executors.docker_client import host_for
-
-    found: dict[str, Any] = {}
-    for entry in engine.load.executors:
-        if isinstance(entry.spec, DockerSpec):
-            host = host_for(engine, entry.spec.host)
-            if host.url not in found:
-                try:
-                    found[host.url] = host.client(2.0)
-                except Exception:  # noqa: BLE001 - no daemon there: nothing to sweep or prune
-                    continue
-    return list(found.items())
-
-
-def offer_pull(app: Any, executor_id: str) -> None:
-    """Push the pull dialog for the image of docker executor ``executor_id``; re-probe when it closes."""
-    from tui.core.entries.models import DockerSpec
-    from tui.core.executors.docker import pull_image
-
+def offer_pull(app: Any, executor_id: str) -> bool:
+    """Push the pull dialog for what executor ``executor_id`` needs; re-probe when it closes. False when
+    its kind has nothing to pull."""
     entry = app.engine.entry(executor_id)
-    if entry is None or not isinstance(entry.spec, DockerSpec):
-        return
-    screen = PullScreen(executor_id, entry.spec.image,
-                        lambda on_progress: pull_image(app.engine, executor_id, on_progress))
+    kind = registry.find(entry.kind) if entry is not None and entry.spec is not None else None
+    if kind is None or kind.pull is None:
+        return False
+    pull, spec, scope = kind.pull, entry.spec, app.engine.scope
+    screen = PullScreen(executor_id, pull.target(spec), lambda on_progress: pull.run(spec, scope, on_progress))
     app.push_screen(screen, lambda _done: app.probe_all())
-
-
-def sweep_orphans(app: Any) -> None:
-    """Worker: find running containers of consoles that are gone, and offer to kill them (spec 4.6)."""
-    from tui.core.executors.docker import find_orphans, kill_orphans
-    from tui.ui.screens.confirm import ConfirmScreen
-
-    for url, client in docker_clients(app.engine):
-        try:
-            orphans = find_orphans(client)
-        except Exception:  # noqa: BLE001 - the sweep is an offer; a daemon error just skips it
-            continue
-        if not orphans:
-            continue
-
-        def answered(yes: bool | None, client: Any = client, orphans: list[Any] = orphans) -> None:
-            if yes:
-                app.run_worker(lambda: kill_orphans(client, orphans), thread=True, exit_on_error=False)
-
-        question = (f"{len(orphans)} container(s) of execdeck consoles that are gone still run on {url}.\n"
-                    "Kill them?")
-        post_call(app, app.push_screen, ConfirmScreen(question, yes="Kill", title="Orphan containers"), answered)
-
-
-def prune_containers(app: Any) -> None:
-    """Worker: remove the product's exited containers on every daemon the entries name; notify the count."""
-    from tui.core.executors.docker import prune
-
-    removed = 0
-    for url, client in docker_clients(app.engine):
-        try:
-            removed += len(prune(client))
-        except Exception as err:  # noqa: BLE001 - one daemon failing must not hide the others
-            post_call(app, app.notify, f"prune on {url} failed: {err}", severity="error")
-    post_call(app, app.notify, f"removed {removed} exited container(s)")
+    return True

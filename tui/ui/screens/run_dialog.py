@@ -18,9 +18,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from tui.core.command import tokenize
-from tui.core.entries.models import DOCKER_KIND, Entry
+from tui.core.command import split_keeping_empty
+from tui.core.entries.models import Entry
 from tui.core.errors import ExecError
+from tui.core.executors import registry
 from tui.core.policy import EXEC_RUN, Decision, Gate
 from tui.core.process import Process
 from tui.ui.widgets.run_tab import post_call
@@ -67,11 +68,12 @@ def parse_timeout(text: str) -> float | None:
     return seconds
 
 
-def argv_content(command: str, kind: str) -> Content:
-    """``argv  [echo] [hello world]``: the exact arguments the command becomes (no shell)."""
+def argv_content(command: str, tokenize: Callable[[str], list[str]]) -> Content:
+    """``argv  [echo] [hello world]``: the exact arguments the command becomes (no shell), split by the
+    executor's kind's ``tokenize``."""
     if not command:
         return Content.from_markup("[$foreground-muted]argv  (pick or type a command)[/]")
-    argv = tokenize(command, "docker" if kind == DOCKER_KIND else "native")
+    argv = tokenize(command)
     if not argv:
         return Content.from_markup("[$warning]argv  (none: no command)[/]")
     parts = [Content.from_markup("[$foreground-muted]argv[/] ")]
@@ -91,6 +93,8 @@ class RunDialog(ModalScreen[Process | None]):
                  gate: Gate | None = None) -> None:
         super().__init__()
         self.entry = entry
+        kind = registry.find(entry.kind)
+        self._tokenize = kind.tokenize if kind is not None else split_keeping_empty
         self._starter = starter
         #: Decides ``exec.run`` for the console's actor (``None``: no policy applies): a command it would
         #: refuse is shown disabled, or refused here before anything starts.
@@ -143,8 +147,7 @@ class RunDialog(ModalScreen[Process | None]):
 
     def _default_work_dir(self) -> str:
         spec = self.entry.spec
-        default = getattr(spec, "default_work_dir", "") if spec is not None else ""
-        return default or "executor default"
+        return (spec.default_work_dir if spec is not None else "") or "executor default"
 
     def on_mount(self) -> None:
         self._show_argv()
@@ -168,7 +171,7 @@ class RunDialog(ModalScreen[Process | None]):
         return self.query_one("#command", Input).value
 
     def _show_argv(self) -> None:
-        self.query_one("#argv", Static).update(argv_content(self.command, self.entry.kind))
+        self.query_one("#argv", Static).update(argv_content(self.command, self._tokenize))
 
     @on(OptionList.OptionHighlighted, "#commands")
     @on(Input.Changed, "#command")

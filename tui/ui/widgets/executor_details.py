@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,10 @@ from textual.highlight import highlight
 from textual.widgets import Static
 
 from tui.core.entries.models import Entry, Location
-from tui.core.executors.base import ExecutorStatus
+from tui.core.executors import registry
+from tui.core.executors.base import PULL, ExecutorStatus
 from tui.core.policy import EntryAccess
-from tui.ui.widgets.executor_list import KIND_NAMES, status_content
+from tui.ui.widgets.executor_list import kind_label, status_content
 
 
 def display_path(location: Location) -> str:
@@ -42,11 +42,12 @@ def _value(value: Any) -> str:
 
 
 def settings_content(entry: Entry) -> Content:
-    """The executor's settings as loaded, one ``field  value`` line each (whitelist shown apart)."""
+    """The executor's settings as loaded, one ``field  value`` line each in the order of its kind's field
+    table (the whitelist is shown apart)."""
     rows: list[tuple[str, str]] = [("id", entry.id), ("kind", entry.kind)]
-    if entry.spec is not None:
-        rows += [(f.name, _value(getattr(entry.spec, f.name))) for f in fields(entry.spec)
-                 if f.name != "command_whitelist"]
+    kind = registry.find(entry.kind)
+    if entry.spec is not None and kind is not None:
+        rows += [(f.name, _value(getattr(entry.spec, f.name))) for f in kind.fields if f.name != "command_whitelist"]
     if entry.meta:
         rows.append(("meta", _value(entry.meta)))
     width = max(len(name) for name, _ in rows)
@@ -110,7 +111,7 @@ class ExecutorDetails(VerticalScroll, can_focus=True):
                 self.query_one(f"#details-{name}", Static).update("")
             self.query_one("#details-access", Static).display = False
             return
-        kind = KIND_NAMES.get(entry.kind, entry.kind)
+        kind = kind_label(entry)
         title.update(Content.from_markup("[b]$id[/]  [$foreground-muted]$kind[/]", id=entry.id, kind=kind))
         self.show_status(entry, status)
         lock = access_content(access, actor)
@@ -126,6 +127,6 @@ class ExecutorDetails(VerticalScroll, can_focus=True):
     def show_status(self, entry: Entry, status: ExecutorStatus | None) -> None:
         """Redraw the status line only (a probe finished)."""
         content = status_content(status) if entry.is_executor else Content("not an executor: the console ignores it")
-        if status is not None and status.image_missing:
+        if status is not None and status.remedy == PULL:
             content = Content.assemble(content, Content.from_markup("  [$accent]press p to pull it[/]"))
         self.query_one("#details-status", Static).update(content)

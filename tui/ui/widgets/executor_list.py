@@ -9,22 +9,27 @@ from textual.content import Content
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from tui.core.entries.models import DOCKER_KIND, NATIVE_KIND, Entry
+from tui.core.entries.models import Entry
+from tui.core.executors import registry
 from tui.core.executors.base import ExecutorStatus
 from tui.core.policy import EntryAccess
 
-KIND_NAMES = {NATIVE_KIND: "native", DOCKER_KIND: "docker"}
+
+def kind_label(entry: Entry) -> str:
+    """The short word for an entry's kind (``native``); the kind's full name when no kind claims it."""
+    kind = registry.find(entry.kind)
+    return kind.label if kind is not None else entry.kind
 
 
 def status_content(status: ExecutorStatus | None, *, short: bool = False) -> Content:
-    """A coloured mark and text for a status; ``None`` means the probe is still running."""
+    """A coloured mark and text for a status; ``None`` means the probe is still running. Not ready with
+    a remedy (something the console can offer) is a warning, without one an error."""
     if status is None:
         return Content.from_markup("[$foreground-muted]… probing[/]")
+    text = status.summary if short else status.text
     if status.ready:
-        text = "ready" if short else status.text
         return Content.from_markup("[$success]●[/] $text", text=text)
-    variable = "$warning" if status.image_missing else "$error"
-    text = ("image missing" if status.image_missing else "unavailable") if short else status.text
+    variable = "$warning" if status.remedy else "$error"
     return Content.from_markup(f"[{variable}]●[/] $text", text=text)
 
 
@@ -40,7 +45,7 @@ def entry_label(entry: Entry, status: ExecutorStatus | None, colours: Mapping[st
     muted = colours.get("foreground-muted", "")
     if not entry.is_executor:
         return Text(f"{entry.name}  not an executor ({entry.kind})", style=muted)
-    kind = KIND_NAMES.get(entry.kind, entry.kind)
+    kind = kind_label(entry)
     if access is not None and access.locked:
         return Text(f"🔒 {entry.name}  {kind}  locked", style=muted)
     count = len(entry.whitelist)
@@ -51,12 +56,9 @@ def entry_label(entry: Entry, status: ExecutorStatus | None, colours: Mapping[st
             commands = f"{allowed}/{commands}"
     if status is None:
         mark, text, colour = "…", "probing", muted
-    elif status.ready:
-        mark, text, colour = "●", "ready", colours.get("success", "")
-    elif status.image_missing:
-        mark, text, colour = "●", "image missing", colours.get("warning", "")
     else:
-        mark, text, colour = "●", "unavailable", colours.get("error", "")
+        variable = "success" if status.ready else ("warning" if status.remedy else "error")
+        mark, text, colour = "●", status.summary, colours.get(variable, "")
     return Text.assemble(
         (entry.name, "bold"), "  ", (kind, muted), "  ",
         (mark, colour), f" {text}  ", (commands, muted),

@@ -35,6 +35,7 @@ from textual.widget import Widget
 
 from tui.ui.output_buffer import OutputBuffer, Stream
 from tui.ui.pane_index import FilterIndex, SearchIndex
+from tui.ui.settings import DEFAULT_SCROLLBACK
 from tui.ui.widgets.output_render import GUTTER_WIDTH, RowStyles, render_content, render_gutter
 
 DRAIN_INTERVAL = 0.04
@@ -133,7 +134,7 @@ class OutputPane(ScrollView, can_focus=True):
             self.signum = signum
 
     def __init__(
-        self, max_lines: int = 100_000, *, name: str | None = None, id: str | None = None,
+        self, max_lines: int = DEFAULT_SCROLLBACK, *, name: str | None = None, id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)

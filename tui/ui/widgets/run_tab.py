@@ -29,6 +29,7 @@ from tui.core.errors import ExecError
 from tui.core.process import KILL_GRACE, Process, signal_name
 from tui.ui.output_buffer import Stream
 from tui.ui.run_info import RunInfo
+from tui.ui.settings import DEFAULT_SCROLLBACK
 from tui.ui.widgets.output_pane import OutputPane
 from tui.ui.widgets.run_view import RunView
 
@@ -103,11 +104,8 @@ def run_info(process: Process, lines: int, now_wall: float | None = None, now_mo
         state = "killed"
     else:
         state = "exited"
-    handle = process.handle
-    if handle:
-        handle = f"pid {handle}" if spec.kind == "native" else f"container {handle[:12]}"
     return RunInfo(
-        executor_id=spec.executor_id, command=spec.command, argv=spec.argv, state=state, handle=handle,
+        executor_id=spec.executor_id, command=spec.command, argv=spec.argv, state=state, handle=process.handle_text,
         started_at=started, ended_at=ended,
         exit_text="" if status is None else status.describe(),
         ok=None if status is None else status.ok,
@@ -129,7 +127,7 @@ class RunTab(TabPane):
     """The tab of one run. ``info_filter`` lets tests freeze pids and times in the header."""
 
     def __init__(
-        self, feed: RunFeed, *, max_lines: int = 100_000, info_filter: InfoFilter | None = None,
+        self, feed: RunFeed, *, max_lines: int = DEFAULT_SCROLLBACK, info_filter: InfoFilter | None = None,
         background: bool = False, return_focus: Widget | None = None,
     ) -> None:
         """``background``: open without taking the focus, which goes back to ``return_focus`` (a run started
@@ -229,8 +227,12 @@ class RunTab(TabPane):
 
 
 def frozen_info(info: RunInfo) -> RunInfo:
-    """An ``info_filter`` for snapshots: a fixed handle and times, so the header never changes."""
-    handle = "pid 4242" if info.handle.startswith("pid") else ("container 0123456789ab" if info.handle else "")
+    """An ``info_filter`` for snapshots: a fixed handle and times, so the header never changes.
+
+    The handle keeps its kind's word (``pid``, ``container``) and gets a fixed value of the same shape:
+    ``4242`` for a number, ``0123456789ab`` for anything else."""
+    label, _, value = info.handle.rpartition(" ")
+    handle = f"{label} {'4242' if value.isdigit() else '0123456789ab'}" if info.handle else ""
     ended = 1000.0 + 1.5 if info.ended_at is not None else None
     return replace(info, handle=handle, started_at=1000.0 if info.started_at is not None else None,
                    ended_at=ended if ended is not None else (1001.5 if info.started_at is not None else None))

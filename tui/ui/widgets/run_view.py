@@ -17,6 +17,7 @@ from textual.containers import Container
 
 from tui.ui.output_buffer import SearchError, Stream
 from tui.ui.run_info import RunInfo
+from tui.ui.settings import DEFAULT_SCROLLBACK
 from tui.ui.widgets.output_pane import OutputPane, PaneStatus
 from tui.ui.widgets.run_bars import FindBar, PaneStatusLine, StdinBar
 from tui.ui.widgets.run_header import RunHeader
@@ -43,12 +44,11 @@ class RunView(Container):
     ]
 
     def __init__(
-        self, info: RunInfo, *, max_lines: int = 100_000, stdin: bool = True,
+        self, info: RunInfo, *, max_lines: int = DEFAULT_SCROLLBACK, stdin: bool = True,
         id: str | None = None, classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self._info = info
-        self._max_lines = max_lines
         # Made here and kept: append() runs on I/O threads for every chunk, where a DOM query is neither
         # cheap nor safe.
         self._pane = OutputPane(max_lines=max_lines)

@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.core.records import STATUSES, RecordsError, RecordStore, RunRecord, format_duration
 from tui.ui.run_info import RunInfo
+from tui.ui.settings import DEFAULT_SCROLLBACK
 from tui.ui.widgets.run_view import RunView
 
 #: Seconds between two refreshes of the table.
@@ -90,16 +91,18 @@ class RecordedRunScreen(Screen[None]):
         Binding("r", "rerun", "Re-run"),
     ]
 
-    def __init__(self, store: RecordStore, record: RunRecord, runs_view: RunsView) -> None:
+    def __init__(self, store: RecordStore, record: RunRecord, runs_view: RunsView,
+                 max_lines: int = DEFAULT_SCROLLBACK) -> None:
         super().__init__()
         self.loaded = False
         """True once the whole recorded output was queued to the pane (tests wait on it)."""
         self.store = store
         self.record = record
         self._runs_view = runs_view
+        self._max_lines = max_lines
 
     def compose(self) -> ComposeResult:
-        yield RunView(run_info(self.record), stdin=False)
+        yield RunView(run_info(self.record), max_lines=self._max_lines, stdin=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -164,11 +167,13 @@ class RunsView(Container):
             super().__init__()
             self.count = count
 
-    def __init__(self, store: RecordStore | None, problem: str | None = None, *, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(self, store: RecordStore | None, problem: str | None = None, *,
+                 max_lines: int = DEFAULT_SCROLLBACK, id: str | None = None, classes: str | None = None) -> None:
+        """``max_lines``: the scrollback of a recorded run's view (the operator's setting, as for live runs)."""
         super().__init__(id=id, classes=classes)
         self.store = store
         self.problem = problem
+        self.max_lines = max_lines
         self.records: list[RunRecord] = []
         """The rows shown, in table order."""
         self._filter = RunFilter()
@@ -262,7 +267,7 @@ class RunsView(Container):
     def _open(self, event: DataTable.RowSelected) -> None:
         record = self.selected
         if record is not None and self.store is not None:
-            self.app.push_screen(RecordedRunScreen(self.store, record, self))
+            self.app.push_screen(RecordedRunScreen(self.store, record, self, self.max_lines))
 
     def request_rerun(self, record: RunRecord) -> None:
         """Post :class:`RunsView.Rerun` for ``record`` (from the table or an opened run)."""
