@@ -35,11 +35,13 @@ if TYPE_CHECKING:
     from tui.ui.app import ExecdeckApp
 
 
-def optional_tabs(engine: Engine, recorder: Any, scrollback_lines: int) -> list[TabPane]:
-    """The REPL tab, and the run history when runs are recorded (``recorder`` is not None)."""
-    tabs = [TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl")]
+def optional_tabs(engine: Engine, recorder: Any, scrollback_lines: int, *, repl: bool = True,
+                  history_actor: str | None = None) -> list[TabPane]:
+    """The REPL tab (unless ``repl`` is false), and the run history when runs are recorded (``recorder`` is
+    not None): only the runs of ``history_actor`` when one is given."""
+    tabs = [TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl")] if repl else []
     if recorder is not None:
-        runs = RunsView(recorder.store, recorder.problem, max_lines=scrollback_lines)
+        runs = RunsView(recorder.store, recorder.problem, max_lines=scrollback_lines, actor=history_actor)
         tabs.append(TabPane("History", runs, id="history"))
     return tabs
 
