@@ -93,6 +93,8 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if not self.query(ExecutorTree):
+            return  # the console was told to quit while the screen was being made (a browser closed at once)
         self.show_entries()
         # A tab's content may take the focus as it mounts (the REPL's editor does), which switches
         # TabbedContent to that tab: come back to the executors once everything is mounted.
