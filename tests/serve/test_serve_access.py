@@ -61,6 +61,8 @@ async def test_the_token_is_exchanged_for_a_strict_httponly_cookie_and_leaves_th
         text = await page.text()
         assert "textual-terminal" in text and TOKEN not in text
         assert page.headers["X-Frame-Options"] == "DENY"
+        # Never kept in the back/forward cache, where its websocket (and console) would stay open.
+        assert page.headers["Cache-Control"] == "no-store"
         assert "connect-src 'self'" in page.headers["Content-Security-Policy"]
         assert (await visitor.get("/static/js/textual.js")).status == 200
 

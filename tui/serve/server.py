@@ -85,6 +85,10 @@ async def _page_headers(request: web.Request, handler: Any) -> web.StreamRespons
     response: web.StreamResponse = await handler(request)
     if not response.prepared:  # a websocket has sent its headers already
         response.headers.update(_HEADERS)
+        if response.content_type == "text/html":
+            # No copy kept anywhere, so no back/forward cache either: a page kept there keeps its
+            # websocket, and its console, open after the visitor has left it.
+            response.headers["Cache-Control"] = "no-store"
     return response
 
 
