@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "B7W": ("benchmarks.b7_lua", "run_b7_worker", "the REPL's worker process (information)"),
     "B2P": ("benchmarks.policies", "run_b2p", "B2 under 100 policies in scope: time ratio <= 1.3"),
     "B7P": ("benchmarks.policies", "run_b7p", "B7 under 100 policies in scope: time ratio <= 1.2"),
+    "BSV": ("benchmarks.serve", "run_bsv", "a served visitor's console: time to the list, memory (information)"),
 }
 
 RESULTS = Path(__file__).resolve().parent / "results.json"

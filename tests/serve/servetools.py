@@ -104,7 +104,7 @@ class ServeProcess:
 
     def keepers(self) -> list[int]:
         """The visitor processes (one keeper per console) running now."""
-        return [pid for pid in children(self.pid) if "tui.serve.visitor" in command_line(pid)]
+        return [pid for pid in children(self.pid) if "tui.serve.keeper" in command_line(pid)]
 
     def wait_log(self, text: str, timeout: float = 30) -> str:
         """The first stderr line that holds ``text``, once there is one."""

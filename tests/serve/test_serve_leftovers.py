@@ -111,7 +111,7 @@ async def test_a_console_that_is_killed_mid_run_still_leaves_nothing_running(
         async with Visitor(server) as visitor:
             everything = await _visitor_mid_run(server, visitor, namespace, docker_engine)
             (keeper,) = server.keepers()
-            (console,) = [pid for pid in descendants(keeper) if "tui.serve.visitor" in command_line(pid)]
+            (console,) = [pid for pid in descendants(keeper) if "tui.serve.keeper" in command_line(pid)]
             os.kill(console, signal.SIGKILL)
             await visitor.wait_closed(60)
         await await_until(lambda: not alive(everything), 60,

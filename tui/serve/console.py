@@ -28,7 +28,8 @@ from collections.abc import Awaitable, Callable
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
-from tui.serve.visitor import LEFTOVER_DEADLINE, TERM_GRACE, Launch
+from tui.serve.keeper import LEFTOVER_DEADLINE, TERM_GRACE
+from tui.serve.visitor import Launch
 
 QUIT_GRACE = 10.0
 """Seconds a console asked to quit has to end its runs and exit (SIGTERM, then SIGKILL after 2 s, for each

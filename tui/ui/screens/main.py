@@ -39,7 +39,8 @@ def optional_tabs(engine: Engine, recorder: Any, scrollback_lines: int, *, repl:
                   history_actor: str | None = None) -> list[TabPane]:
     """The REPL tab (unless ``repl`` is false), and the run history when runs are recorded (``recorder`` is
     not None): only the runs of ``history_actor`` when one is given."""
-    tabs = [TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl")] if repl else []
+    view = ReplView(lambda on_print: make_repl(engine, on_print), focus_on_mount=False)  # the tab takes it
+    tabs = [TabPane("REPL", view, id="repl")] if repl else []
     if recorder is not None:
         runs = RunsView(recorder.store, recorder.problem, max_lines=scrollback_lines, actor=history_actor)
         tabs.append(TabPane("History", runs, id="history"))
@@ -96,10 +97,9 @@ class MainScreen(Screen[None]):
         if not self.query(ExecutorTree):
             return  # the console was told to quit while the screen was being made (a browser closed at once)
         self.show_entries()
-        # A tab's content may take the focus as it mounts (the REPL's editor does), which switches
-        # TabbedContent to that tab: come back to the executors once everything is mounted.
-        self.call_after_refresh(self.action_show_tab, "executors")
-        self.call_after_refresh(self.query_one(ExecutorTree).focus)
+        # No tab's content takes the focus as it mounts (that would switch to its tab, and a key pressed
+        # meanwhile would be undone): the executors have it from the start.
+        self.query_one(ExecutorTree).focus()
 
     # -- what the app calls ----------------------------------------------------------------------
 
