@@ -27,7 +27,7 @@ import re
 import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from yaml.nodes import MappingNode, Node
@@ -107,7 +107,9 @@ def recipe_field(check: Check, name: str, node: Node) -> Any:
             check.error(pairs["files"][1], name, f'"{context_name}" must be a name inside the build context',
                         "a relative path without '..', e.g. busybox")
             return INVALID
-        files[context_name] = str((check.path.parent / Path(path).expanduser()).resolve())
+        # Absolute, but symbolic links kept: the path people wrote is the one to show them.
+        files[context_name] = os.path.normpath(os.path.join(os.path.abspath(check.path.parent),
+                                                            os.path.expanduser(path)))
     return BuildRecipe(values["dockerfile"], frozen_map(files), values.get("needs", ""))
 
 
@@ -132,8 +134,7 @@ def build_image(image: str, recipe: BuildRecipe, host: str, scope: Scope,
 
     Raises:
         ExecError: ``cannot build "<image>" here: <what is missing>``, ``cannot reach the Docker daemon at
-        <host>``, or ``build of "<image>" on <host> failed: <the daemon's reason>`` (with what the recipe
-        needs).
+        <host>``, or ``build of "<image>" on <host> failed: <the daemon's reason>; the recipe says: <needs>``.
     """
     import docker.errors
 
@@ -147,7 +148,7 @@ def build_image(image: str, recipe: BuildRecipe, host: str, scope: Scope,
     client = daemon.client()
 
     def failed(reason: str) -> Exception:
-        needs = f" ({recipe.needs})" if recipe.needs else ""
+        needs = f"; the recipe says: {recipe.needs}" if recipe.needs else ""
         return internal(f'build of "{image}" on {daemon.url} failed: {reason.strip()}{needs}', image=image,
                         host=daemon.url)
 

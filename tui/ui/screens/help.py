@@ -39,7 +39,7 @@ pulled or removed elsewhere.
 |---|---|
 | `↑` `↓` | select an executor (its details show on the right) |
 | `Enter`, `r` | run: pick an allowed command, or type one where there is no whitelist |
-| `p` | pull the missing image of a docker executor (with a progress bar); where none can be pulled, build it here if its entry has a recipe |
+| `p` | pull the missing image of a docker executor; where none can be pulled, build it here (its recipe) |
 | `space` | fold or unfold a namespace |
 
 In the run dialog the exact argv is shown before anything runs, and a refusal is explained there.

@@ -105,6 +105,7 @@ class PullScreen(ModalScreen[bool]):
 
     def _failed(self, message: str) -> None:
         self.failed = message
+        self.query_one("#pull-progress", ProgressBar).display = False  # a bar frozen half-way would say "going on"
         self.query_one("#pull-status", Static).update(Content.from_markup("[$error]✗[/] $m", m=message))
         if self._build is not None and not self.building:
             self._offer_build(self._build)
@@ -131,7 +132,9 @@ class PullScreen(ModalScreen[bool]):
         self.query_one("#build", Button).display = False
         self.query_one("#build-offer", Static).display = False
         self.query_one(".pull-dialog").border_title = f"Build {self.image} here"
-        self.query_one("#pull-progress", ProgressBar).update(total=None, progress=0)
+        bar = self.query_one("#pull-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
         self.query_one("#pull-status", Static).update(f"building from {build.source}…")
         self.run_worker(lambda: self._work(build.run), thread=True, exit_on_error=False, group="pull",
                         name=f"build {self.image}")
