@@ -125,6 +125,17 @@ def second_dockerd(docker_engine: docker.APIClient, test_image: str) -> Iterator
         daemon.stop()
 
 
+@pytest.fixture
+def halted_dockerd(second_dockerd: dt.SecondDockerd) -> Iterator[dt.SecondDockerd]:
+    """The second daemon, halted (its URLs refuse connections) for the test to `resume()` (and `halt()`
+    again) as it likes; running again, with its images, after the test."""
+    second_dockerd.halt()
+    try:
+        yield second_dockerd
+    finally:
+        second_dockerd.resume()
+
+
 @pytest.fixture(scope="session")
 def local_registry() -> Iterator[str]:
     """`127.0.0.1:PORT` of a docker-registry of the tests' own (empty, loopback, no TLS)."""
