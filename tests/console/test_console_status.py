@@ -236,3 +236,18 @@ async def test_where_the_recipe_lacks_a_file_the_dialog_says_what_to_install_and
         await pilot.pause()
         assert not screen.building
         assert "image missing" in tree_line(app, "d:box")
+
+
+async def test_where_the_daemon_does_not_answer_no_build_is_offered(console: ConsoleFactory, tmp_path: Path) -> None:
+    host = f"unix://{tmp_path}/no-daemon.sock"
+    app = console([docker_entries(tmp_path, "busybox:1.36", host=host, recipe=RECIPE.format(busybox="/bin/busybox"))])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert "press p" not in details_status(app)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, PullScreen), "the pull dialog")
+        screen = app.screen
+        assert isinstance(screen, PullScreen)
+        await wait_until(pilot, lambda: screen.failed, "the pull to fail")
+        assert screen.failed.startswith(f"cannot reach the Docker daemon at {host}")
+        assert screen.offer == "" and not screen.query_one("#build", Button).display

@@ -259,7 +259,7 @@ def test_a_socket_nobody_listens_on_is_tried_with_an_exponential_back_off_up_to_
         late.wait("late", unreachable, "cannot reach, for a subscriber that came during a wait")
     finally:
         watch.close()
-    assert watch.waits[:6] == [0.01, 0.02, 0.04, 0.08, 0.08, 0.08]
+    assert list(watch.waits)[:6] == [0.01, 0.02, 0.04, 0.08, 0.08, 0.08]
     assert watch.attempts in (len(watch.waits), len(watch.waits) + 1), "one attempt per wait"
     assert watch.threads == []
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -94,15 +95,15 @@ class DaemonWatch:
     """Follows one daemon for its subscribers; see the module docstring. Thread-safe.
 
     ``first``, ``cap`` (the back-off) and ``connect_timeout`` are the module's constants unless a test
-    chooses its own. :attr:`attempts` counts the connection attempts and :attr:`waits` lists the back-off
-    waits taken, in order: what a test of the back-off reads.
+    chooses its own. :attr:`attempts` counts the connection attempts and :attr:`waits` holds the latest
+    back-off waits taken, in order: what a test of the back-off reads.
     """
 
     def __init__(self, url: str, *, first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP,
                  connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.url = url
         self.attempts = 0
-        self.waits: list[float] = []
+        self.waits: deque[float] = deque(maxlen=64)  # the latest: a daemon may stay away for days
         self._first, self._cap, self._connect_timeout = first, cap, connect_timeout
         self._cond = threading.Condition()
         self._subscribers: list[_Subscriber] = []

@@ -20,6 +20,7 @@ from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.core.errors import ExecError
 from tui.core.executors import registry
+from tui.core.executors.base import PULL
 from tui.ui.widgets.run_tab import post_call
 
 Puller = Callable[[Callable[[Any], None]], None]
@@ -29,11 +30,13 @@ Puller = Callable[[Callable[[Any], None]], None]
 @dataclass(frozen=True)
 class LocalBuild:
     """The build the dialog may offer once the pull failed: ``source`` says what it uses, ``missing()``
-    what this machine lacks for it (``""`` when nothing), ``run`` does it."""
+    what this machine lacks for it (``""`` when nothing), ``run`` does it. ``wanted()`` tells whether it
+    is worth offering now: not when the pull failed because the daemon itself does not answer."""
 
     source: str
     missing: Callable[[], str]
     run: Puller
+    wanted: Callable[[], bool] = lambda: True
 
 
 class PullScreen(ModalScreen[bool]):
@@ -107,7 +110,7 @@ class PullScreen(ModalScreen[bool]):
         self.failed = message
         self.query_one("#pull-progress", ProgressBar).display = False  # a bar frozen half-way would say "going on"
         self.query_one("#pull-status", Static).update(Content.from_markup("[$error]✗[/] $m", m=message))
-        if self._build is not None and not self.building:
+        if self._build is not None and not self.building and self._build.wanted():
             self._offer_build(self._build)
 
     def _offer_build(self, build: LocalBuild) -> None:
@@ -150,6 +153,13 @@ class PullScreen(ModalScreen[bool]):
         self.dismiss(self.done)
 
 
+def _still_missing(app: Any, executor_id: str) -> bool:
+    """True while the executor's latest status says a pull would make it ready: what it needs is missing
+    and the place that would hold it answers (a build there can work)."""
+    status = app.statuses.get(executor_id)
+    return status is not None and status.remedy == PULL
+
+
 def offer_pull(app: Any, executor_id: str) -> bool:
     """Push the pull dialog for what executor ``executor_id`` needs (offering a build here after a failed
     pull when its kind can build it); look at the statuses again when it closes. False when its kind has
@@ -163,7 +173,8 @@ def offer_pull(app: Any, executor_id: str) -> bool:
     if kind.build is not None and kind.build.offered(spec):
         builder = kind.build
         build = LocalBuild(builder.source(spec), lambda: builder.missing(spec),
-                           lambda on_progress: builder.run(spec, scope, on_progress))
+                           lambda on_progress: builder.run(spec, scope, on_progress),
+                           wanted=lambda: _still_missing(app, executor_id))
     screen = PullScreen(executor_id, pull.target(spec), lambda on_progress: pull.run(spec, scope, on_progress), build)
     app.push_screen(screen, lambda _done: app.follow_statuses())
     return True
