@@ -10,8 +10,8 @@ daemon for its subscribers (each an image and a listener):
   was not heard.
 * While the daemon does not answer, the watcher tries again after an exponential back-off with a cap,
   one attempt at a time: however many entries name a dead socket, it sees one connection attempt per
-  wait. A connection that ends soon after it was made does not reset the back-off, so a daemon that
-  accepts and drops connections is not flooded either.
+  wait. Only a connection that lasted resets the back-off: one that ends soon after it was made counts
+  as the daemon not answering, so a daemon that accepts and drops connections is not flooded either.
 * A stream quiet for a while is checked with a ping: a daemon that stopped answering without closing the
   connection is noticed too.
 
@@ -176,8 +176,11 @@ class DaemonWatch:
                 elif work == _LOST:
                     self._disconnect()
                     if time.monotonic() - connected_at >= STABLE:
-                        delays = backoff(self._first, self._cap)  # a good connection ended: try again at once
+                        # A good connection ended: try again at once (a restart may be over already).
+                        delays = backoff(self._first, self._cap)
                     else:
+                        # One that ended soon after it was made: the daemon is not there for good.
+                        self._tell_all(unreachable_status(self.url))
                         self._pause(next(delays))
                 elif self._client is None:
                     if self._connect():
