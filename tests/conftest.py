@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from typing import NoReturn
 
@@ -87,6 +89,16 @@ def test_image(docker_engine: docker.APIClient) -> str:
         return dt.ensure_test_image(docker_engine, dt.main_daemon_url())
     except dt.DockerUnavailable as exc:
         _docker_missing(str(exc))
+
+
+@pytest.fixture
+def own_tag(test_image: str) -> Iterator[str]:
+    """A tag of the test image of the test's own, for it to remove and tag again with the docker command
+    line (the shared test image stays); removed after the test."""
+    name = f"execdeck-test/tagged-{uuid.uuid4().hex[:8]}:latest"
+    subprocess.run(["docker", "tag", test_image, name], check=True, timeout=60)
+    yield name
+    subprocess.run(["docker", "rmi", name], capture_output=True, check=False, timeout=60)
 
 
 @pytest.fixture(scope="session", autouse=True)

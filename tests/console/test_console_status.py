@@ -155,15 +155,6 @@ async def test_a_daemon_started_after_the_console_then_stopped_and_started_again
                          DEADLINE)
 
 
-@pytest.fixture
-def own_tag(test_image: str) -> Iterator[str]:
-    """A tag of the test image of this test's own, removed after it (the shared test image stays)."""
-    name = f"execdeck-test/console-{uuid.uuid4().hex[:8]}:latest"
-    subprocess.run(["docker", "tag", test_image, name], check=True, timeout=60)
-    yield name
-    subprocess.run(["docker", "rmi", name], capture_output=True, check=False, timeout=60)
-
-
 @pytest.mark.docker
 async def test_an_image_removed_with_the_docker_command_line_shows_missing_and_comes_back_when_tagged(
     console: ConsoleFactory, test_image: str, own_tag: str, tmp_path: Path

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -77,15 +76,6 @@ def watch_threads() -> list[threading.Thread]:
 
 def follow(engine: Engine, statuses: Statuses, *entry_ids: str) -> list[Callable[[], None]]:
     return [engine.watch_status(entry_id, statuses.listener(entry_id)) for entry_id in entry_ids]
-
-
-@pytest.fixture
-def own_tag(test_image: str) -> Iterator[str]:
-    """A tag of the test image of this test's own (removing it never touches the shared test image)."""
-    name = f"execdeck-test/watched-{uuid.uuid4().hex[:8]}:latest"
-    subprocess.run(["docker", "tag", test_image, name], check=True, timeout=60)
-    yield name
-    subprocess.run(["docker", "rmi", name], capture_output=True, check=False, timeout=60)
 
 
 def test_an_image_removed_and_tagged_again_with_the_docker_command_line_shows_and_only_on_its_entries(

@@ -139,6 +139,7 @@ class ExecdeckApp(App[int]):
         previous, self._status_ends = self._status_ends, []
         self._status_round += 1
         current = self._status_round
+        self.statuses.clear()  # in place: the tree holds this mapping
         for entry in self.load_result.executors:
             self.statuses[entry.id] = None
             try:
