@@ -52,6 +52,12 @@ def details_status(app: ExecdeckApp) -> str:
     return str(app.query_one("#details-status", Static).render())
 
 
+async def details_say(pilot: Any, app: ExecdeckApp, words: str, timeout: float = 15.0) -> None:
+    """Wait until the details' status line says ``words`` (the details follow the tree's cursor, which
+    settles after the first refresh)."""
+    await wait_until(pilot, lambda: words in details_status(app), f"the details to say {words!r}", timeout)
+
+
 def docker_entries(tmp_path: Path, image: str, host: str = "", recipe: str = "") -> Path:
     path = tmp_path / "docker.yaml"
     path.write_text(f'namespace: d\nentries:\n  - name: box\n    kind: exec.docker\n    image: "{image}"\n'
@@ -115,7 +121,7 @@ async def test_the_console_follows_a_kinds_status_watch_and_ends_what_it_follows
         assert app.statuses["lab:box"] is None and "… probing" in tree_line(app, "lab:box")
         pushed.push(ExecutorStatus(False, "the place is gone", short="gone"))
         await wait_until(pilot, lambda: "● gone" in tree_line(app, "lab:box"), "the pushed status in the tree")
-        await wait_until(pilot, lambda: "the place is gone" in details_status(app), "the status in the details")
+        await details_say(pilot, app, "the place is gone")
         pushed.push(ExecutorStatus(True, "ready"))
         await wait_until(pilot, lambda: "● ready" in tree_line(app, "lab:box"), "ready in the tree")
 
@@ -141,12 +147,12 @@ async def test_a_daemon_started_after_the_console_then_stopped_and_started_again
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert "● unavailable" in tree_line(app, "d:box")
-        assert f"cannot reach the Docker daemon at {halted_dockerd.unix_url}" in details_status(app)
+        await details_say(pilot, app, f"cannot reach the Docker daemon at {halted_dockerd.unix_url}")
 
         halted_dockerd.resume()
         await wait_until(pilot, lambda: "● ready" in tree_line(app, "d:box"), "ready once the daemon started",
                          DEADLINE)
-        assert "ready (image present)" in details_status(app)
+        await details_say(pilot, app, "ready (image present)")
         halted_dockerd.halt()
         await wait_until(pilot, lambda: "● unavailable" in tree_line(app, "d:box"),
                          "unavailable once the daemon stopped", DEADLINE)
@@ -165,7 +171,7 @@ async def test_an_image_removed_with_the_docker_command_line_shows_missing_and_c
         assert "● ready" in tree_line(app, "d:box")
         subprocess.run(["docker", "rmi", own_tag], check=True, capture_output=True, timeout=60)
         await wait_until(pilot, lambda: "● image missing" in tree_line(app, "d:box"), "image missing", DEADLINE)
-        assert "press p to pull it" in details_status(app)
+        await details_say(pilot, app, "press p to pull it")
         subprocess.run(["docker", "tag", test_image, own_tag], check=True, timeout=60)
         await wait_until(pilot, lambda: "● ready" in tree_line(app, "d:box"), "ready after docker tag", DEADLINE)
 
@@ -181,7 +187,7 @@ def unpullable() -> Iterator[str]:
 
 async def open_pull_until_it_failed(pilot: Any, app: ExecdeckApp) -> PullScreen:
     await ready(pilot)
-    assert "press p to pull it (or build it here)" in details_status(app)
+    await details_say(pilot, app, "press p to pull it (or build it here)")
     await pilot.press("p")
     await wait_until(pilot, lambda: isinstance(app.screen, PullScreen), "the pull dialog")
     screen = app.screen
@@ -208,7 +214,7 @@ async def test_where_no_pull_brings_the_image_the_dialog_builds_it_here_and_the_
         assert steps and steps[-1].total == 5 and screen.events[-1].done  # four instructions, and the label
         await wait_until(pilot, lambda: "● ready" in tree_line(app, "d:box"), "ready once built", DEADLINE)
         await pilot.press("escape")
-        await wait_until(pilot, lambda: "ready (image built here)" in details_status(app), "built here", DEADLINE)
+        await details_say(pilot, app, "ready (image built here)", DEADLINE)
     labels = docker_engine.inspect_image(unpullable)["Config"]["Labels"]
     assert labels == {"execdeck.built-here": "/bin/busybox"}
 
@@ -234,6 +240,7 @@ async def test_where_the_daemon_does_not_answer_no_build_is_offered(console: Con
     app = console([docker_entries(tmp_path, "busybox:1.36", host=host, recipe=RECIPE.format(busybox="/bin/busybox"))])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
+        await details_say(pilot, app, f"cannot reach the Docker daemon at {host}")
         assert "press p" not in details_status(app)
         await pilot.press("p")
         await wait_until(pilot, lambda: isinstance(app.screen, PullScreen), "the pull dialog")
