@@ -13,6 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests import dockertools as dt
 from tests.core.support import read_all
 from tests.docker_exec.conftest import EngineMaker
 from tui.core.entries import load_entries
@@ -30,10 +31,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def image_name() -> Iterator[str]:
-    """A fresh image name, removed from the daemon after the test."""
+    """A fresh image name, removed from the daemon after the test: as soon as no container uses it (the
+    containers of auto_remove runs go on threads of their own; the engine's teardown may come later)."""
     name = f"execdeck-test/built-{uuid.uuid4().hex[:8]}:1"
     yield name
-    subprocess.run(["docker", "rmi", name], capture_output=True, check=False, timeout=60)
+
+    def removed() -> bool:
+        result = subprocess.run(["docker", "rmi", name], capture_output=True, text=True, check=False, timeout=60)
+        return result.returncode == 0 or "No such image" in result.stderr
+
+    dt.poll_until(removed, 30, f"{name} to be removed", interval=0.2)
 
 
 def sample_sandbox(image: str) -> Entry:
