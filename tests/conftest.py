@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from typing import NoReturn
 
@@ -89,6 +91,16 @@ def test_image(docker_engine: docker.APIClient) -> str:
         _docker_missing(str(exc))
 
 
+@pytest.fixture
+def own_tag(test_image: str) -> Iterator[str]:
+    """A tag of the test image of the test's own, for it to remove and tag again with the docker command
+    line (the shared test image stays); removed after the test."""
+    name = f"execdeck-test/tagged-{uuid.uuid4().hex[:8]}:latest"
+    subprocess.run(["docker", "tag", test_image, name], check=True, timeout=60)
+    yield name
+    subprocess.run(["docker", "rmi", name], capture_output=True, check=False, timeout=60)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_leaked_containers() -> Iterator[None]:
     """After the whole session, no container of this product that was not there before may exist: list
@@ -123,6 +135,17 @@ def second_dockerd(docker_engine: docker.APIClient, test_image: str) -> Iterator
         yield daemon
     finally:
         daemon.stop()
+
+
+@pytest.fixture
+def halted_dockerd(second_dockerd: dt.SecondDockerd) -> Iterator[dt.SecondDockerd]:
+    """The second daemon, halted (its URLs refuse connections) for the test to `resume()` (and `halt()`
+    again) as it likes; running again, with its images, after the test."""
+    second_dockerd.halt()
+    try:
+        yield second_dockerd
+    finally:
+        second_dockerd.resume()
 
 
 @pytest.fixture(scope="session")

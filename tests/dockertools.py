@@ -283,9 +283,23 @@ class SecondDockerd:
         self.bridge = self._make_bridge()
         config = self.root / "daemon.json"
         config.write_text("{}\n")  # not /etc/docker/daemon.json, whose `hosts` would clash with -H
+        self._launch()
+        client = connect(self.unix_url, timeout=5)
+        try:
+            for image in images:
+                data = b"".join(main.get_image(image))
+                check_stream(
+                    client.load_image(data),  # type: ignore[no-untyped-call]
+                    f"loading {image} into the second dockerd",
+                )
+        finally:
+            client.close()
+
+    def _launch(self) -> None:
+        """Start the dockerd process on this daemon's folder and bridge; return once both URLs answer."""
         cmd = [
             "dockerd",
-            f"--config-file={config}",
+            f"--config-file={self.root / 'daemon.json'}",
             f"--data-root={self.root}/data",
             f"--exec-root={self.root}/exec",
             f"--pidfile={self.root}/dockerd.pid",
@@ -298,12 +312,11 @@ class SecondDockerd:
             "--containerd-namespace=execdeck-dockerd2",
             "--containerd-plugins-namespace=execdeck-dockerd2-plugins",
         ]
-        with self.log_path.open("wb") as log:
+        with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         deadline = time.monotonic() + self.START_TIMEOUT
-        clients: list[docker.APIClient] = []
         for url in (self.unix_url, self.tcp_url):
             while True:
                 if self._proc.poll() is not None:
@@ -311,7 +324,7 @@ class SecondDockerd:
                         f"second dockerd exited with {self._proc.returncode}:\n{log_tail(self.log_path)}"
                     )
                 try:
-                    clients.append(connect(url, timeout=5))
+                    connect(url, timeout=5).close()
                     break
                 except DockerUnavailable:
                     if time.monotonic() >= deadline:
@@ -320,17 +333,25 @@ class SecondDockerd:
                             f"{log_tail(self.log_path)}"
                         ) from None
                     time.sleep(0.1)
-        client = clients[0]
-        try:
-            for image in images:
-                data = b"".join(main.get_image(image))
-                check_stream(
-                    client.load_image(data),  # type: ignore[no-untyped-call]
-                    f"loading {image} into the second dockerd",
-                )
-        finally:
-            for c in clients:
-                c.close()
+
+    @property
+    def running(self) -> bool:
+        """True while the dockerd process runs (between `start`/`resume` and `halt`/`stop`)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def halt(self) -> None:
+        """Stop the dockerd process only, as `systemctl stop docker` would: its folder, images and bridge
+        stay, and `resume()` starts it again. Its URLs refuse connections meanwhile."""
+        if self._proc is not None:
+            stop_process(self._proc)
+            self._proc = None
+        # A daemon that died hard leaves its containerd; the next start must not find it.
+        kill_processes_mentioning(str(self.root))
+
+    def resume(self) -> None:
+        """Start the daemon again after `halt()`; returns once both URLs answer."""
+        if not self.running:
+            self._launch()
 
     def _make_bridge(self) -> str:
         # `ip link add` fails when the name exists, which makes it the lock between concurrent sessions:
@@ -507,6 +528,12 @@ class DockerProxy:
                     s.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(threading.BrokenBarrierError):
             done.wait()
+
+    @property
+    def open_connections(self) -> int:
+        """The connections through the proxy that are still open (a client's and its upstream socket each)."""
+        with self._lock:
+            return len(self._sockets) // 2
 
     def _forget(self, *socks: socket.socket) -> None:
         with self._lock:

@@ -399,3 +399,30 @@ def test_every_problem_of_every_fixture_names_a_file_and_a_line(fixture: str) ->
         assert problem.location.path == FIXTURES / fixture
         assert problem.location.line >= 1, problem.format()
         assert problem.severity in ("error", "warning")
+
+
+# ---- a docker entry's build recipe ------------------------------------------------------------------
+
+
+def test_a_build_recipe_loads_with_its_files_made_absolute_from_the_entry_files_folder() -> None:
+    box = load("build_recipe.yaml").get("app:box")
+    assert box is not None and isinstance(box.spec, DockerSpec) and box.spec.build is not None
+    recipe = box.spec.build
+    assert recipe.dockerfile == "FROM scratch\nCOPY busybox /bin/busybox\n"
+    assert dict(recipe.files) == {"bin/tool": str(FIXTURES / "tools" / "tool"), "busybox": "/bin/busybox"}
+    assert recipe.needs == "install busybox-static"
+    assert recipe.missing() == f"{FIXTURES / 'tools' / 'tool'} is missing: install busybox-static"
+    assert str(recipe) == f"Dockerfile, bin/tool ← {FIXTURES / 'tools' / 'tool'}, busybox ← /bin/busybox"
+
+
+def test_a_bad_build_recipe_is_a_problem_of_its_entry_and_a_misspelt_key_a_warning() -> None:
+    result = load("build_recipe_wrong.yaml")
+    assert [p.format().removeprefix(f"{FIXTURES / 'build_recipe_wrong.yaml'}:") for p in result.problems] == [
+        "7: app:no_dockerfile.build: needs a dockerfile: the Dockerfile's text "
+        '(e.g. dockerfile: "FROM scratch\\nCOPY app /app")',
+        '13: app:outside.build: "../busybox" must be a name inside the build context '
+        "(a relative path without '..', e.g. busybox)",
+        "17: app:not_a_map.build: must be a mapping (dockerfile, files, needs), not a string",
+        "23: app:misspelt.build: unknown key 'need' in build (ignored) (did you mean 'needs'?)",
+    ]
+    assert [e.id for e in result.executors] == ["app:misspelt"]

@@ -19,7 +19,7 @@ from typing import Any
 from tui.core.entries.models import Entry, LoadResult
 from tui.core.errors import internal, invalid
 from tui.core.executors import registry
-from tui.core.executors.base import Executor, ExecutorStatus, Scope
+from tui.core.executors.base import Executor, ExecutorStatus, Scope, StatusListener
 from tui.core.policy import EXEC_GET, EXEC_RUN, Access, Gate
 from tui.core.process import KILL_GRACE, Process, finish_off
 from tui.core.streams import DEFAULT_CAP
@@ -83,6 +83,12 @@ class Engine:
         """The status of an executor, whoever the actor is: a status is the console's own business, not
         an acquisition. Raises ExecError ``resource not found`` as :meth:`get` does."""
         return self._handle(entry_id, self.load.get(entry_id)).probe(timeout)
+
+    def watch_status(self, entry_id: str, on_status: StatusListener) -> Callable[[], None]:
+        """Follow the status of an executor (whoever the actor is, as :meth:`probe`): ``on_status`` hears
+        it on another thread once known, then at every change, until the returned function is called or
+        the engine shuts down. Never blocks. Raises ExecError ``resource not found`` as :meth:`get` does."""
+        return self._handle(entry_id, self.load.get(entry_id)).watch(on_status)
 
     def _handle(self, entry_id: str, entry: Entry | None) -> Executor:
         kind = registry.find(entry.kind) if entry is not None and entry.spec is not None else None

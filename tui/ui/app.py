@@ -13,10 +13,11 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import functools
 import os
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -71,7 +72,9 @@ class ExecdeckApp(App[int]):
         self.recorder = attach_recorder(self.engine, source="console", path=records, disabled=no_record)
         self.settings, self._settings_problems = load_settings()
         self.statuses: dict[str, ExecutorStatus | None] = {}
-        """Last probe result per executor id; None while a probe runs."""
+        """The latest status per executor id, as its kind reports it; None until the first one arrives."""
+        self._status_ends: list[Callable[[], None]] = []  # what ends each status followed
+        self._status_round = 0  # statuses of an earlier round (before a reload) are stale
         self.history: dict[str, list[str]] = {}
         """Commands typed per executor (no whitelist), for the run dialog's ↑/↓."""
         self.info_filter = info_filter
@@ -113,7 +116,7 @@ class ExecdeckApp(App[int]):
         self.engine.add_listener(self._process_created)
         self.set_interval(self._watch_interval, self._check_entries)
         self._announce_problems()
-        self.probe_all()
+        self.follow_statuses()
         if self._sweep_orphans:
             self.run_worker(lambda: sweep_orphans(self), thread=True, exit_on_error=False, group="upkeep")
         if self._handle_signals:
@@ -129,20 +132,37 @@ class ExecdeckApp(App[int]):
 
     # -- statuses ---------------------------------------------------------------------------------
 
-    def probe_all(self) -> None:
-        """Probe every executor in the background (one thread each: a dead daemon takes its timeout)."""
+    def follow_statuses(self) -> None:
+        """Follow every executor's status from now on, in place of what was followed before: each kind's
+        status watch (a daemon that comes and goes, an image removed elsewhere, all without a reload), or
+        one probe for a kind without one. Never blocks: the statuses arrive from the kinds' threads."""
+        previous, self._status_ends = self._status_ends, []
+        self._status_round += 1
+        current = self._status_round
+        self.statuses.clear()  # in place: the tree holds this mapping
         for entry in self.load_result.executors:
             self.statuses[entry.id] = None
-            self.run_worker(lambda e=entry.id: self._probe(e), thread=True, exit_on_error=False, group="probe")
+            try:
+                end = self.engine.watch_status(entry.id, functools.partial(self._status_heard, entry.id, current))
+            except Exception as err:  # noqa: BLE001 - a status that cannot be followed is a status, not a crash
+                self.statuses[entry.id] = ExecutorStatus(False, f"cannot probe: {err}")
+                continue
+            self._status_ends.append(end)
+        for end in previous:  # after the new ones: a watcher shared by both stays connected
+            end()
 
-    def _probe(self, entry_id: str) -> None:
-        try:
-            status = self.engine.probe(entry_id, timeout=2.0)
-        except Exception as err:  # noqa: BLE001 - a failed probe is a status, not a crash
-            status = ExecutorStatus(False, f"cannot probe: {err}")
-        post_call(self, self._set_status, entry_id, status)
+    def _stop_following(self) -> None:
+        ends, self._status_ends = self._status_ends, []
+        for end in ends:
+            end()
 
-    def _set_status(self, entry_id: str, status: ExecutorStatus) -> None:
+    def _status_heard(self, entry_id: str, round_: int, status: ExecutorStatus) -> None:
+        # A kind's thread: hand over to the UI thread.
+        post_call(self, self._set_status, entry_id, round_, status)
+
+    def _set_status(self, entry_id: str, round_: int, status: ExecutorStatus) -> None:
+        if round_ != self._status_round:
+            return  # from what was followed before a reload: its entry may have changed
         self.statuses[entry_id] = status
         self.main.show_status(entry_id)
 
@@ -218,7 +238,7 @@ class ExecdeckApp(App[int]):
         self.load_result = result
         self.engine.reload(result)
         self.main.show_entries()
-        self.probe_all()
+        self.follow_statuses()
         count = len(result.problems)
         self.notify(f"entries reloaded: {len(result.executors)} executors, {count} problem{'s' * (count != 1)}",
                     severity="warning" if count else "information", timeout=4)
@@ -293,6 +313,7 @@ class ExecdeckApp(App[int]):
         """End every run (processes and containers) once; later calls return at once."""
         if not self._shutting_down.is_set():
             self._shutting_down.set()
+            self._stop_following()
             self.engine.shutdown()
             if self.recorder is not None:
                 self.recorder.close()
