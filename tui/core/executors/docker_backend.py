@@ -28,6 +28,7 @@ from typing import Any
 import docker
 import docker.errors
 import docker.types
+import requests
 
 from tui.core.errors import internal
 from tui.core.executors.docker import DockerSpec
@@ -179,16 +180,21 @@ class DockerBackend(ProcessBackend):
             # The headers are in, so the wait is registered; its body may take as long as the run.
             self._unbounded(self._wait_response)
             client.start(self._id)
-        except Exception as err:
+            self.handle = self._id[:12]
+            threading.Thread(target=self._read_wait, name=f"docker-wait-{self.handle}", daemon=True).start()
+            threading.Thread(target=self._pump, args=(sink,), name=f"docker-pump-{self.handle}", daemon=True).start()
+        except BaseException as err:
+            # Whatever stopped the launch, the container must not outlive it: the command line turns
+            # SIGTERM into an exception in its main thread, which may land inside one of these calls
+            # (a start takes hundreds of milliseconds on Podman) and goes on as it is.
             self._abandon()
             if isinstance(err, docker.errors.APIError):
                 raise internal(daemon_message(err), command=self.run.command) from err
             if is_transport_error(err):
                 raise unreachable(self.host.url, str(err)) from err
-            raise internal(f"docker: {err}", command=self.run.command) from err
-        self.handle = self._id[:12]
-        threading.Thread(target=self._read_wait, name=f"docker-wait-{self.handle}", daemon=True).start()
-        threading.Thread(target=self._pump, args=(sink,), name=f"docker-pump-{self.handle}", daemon=True).start()
+            if isinstance(err, (docker.errors.DockerException, requests.RequestException, OSError)):
+                raise internal(f"docker: {err}", command=self.run.command) from err
+            raise
 
     @staticmethod
     def _unbounded(response: Any) -> None:
