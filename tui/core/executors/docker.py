@@ -165,18 +165,19 @@ def _probe(spec: DockerSpec, scope: Scope, timeout: float) -> ExecutorStatus:
     host = host_for(scope, spec.host)
     try:
         client = host.client(timeout)
+        engine = host.engine  # Docker or Podman, and which version: the console shows it
     except Exception:  # noqa: BLE001 - any failure to connect is the same status
         return ExecutorStatus(False, f"cannot reach the Docker daemon at {host.url}")
     try:
         inspect_image(client, spec.image, timeout=max(0.2, deadline - time.monotonic()))
     except docker.errors.ImageNotFound:
         return ExecutorStatus(False, f'image "{spec.image}" not found on {host.url}', short="image missing",
-                              remedy=PULL)
+                              remedy=PULL, engine=engine)
     except docker.errors.APIError as err:
-        return ExecutorStatus(False, f"{host.url}: {daemon_message(err)}")
+        return ExecutorStatus(False, f"{host.url}: {daemon_message(err)}", engine=engine)
     except Exception:  # noqa: BLE001 - timeouts, resets: the daemon is not answering
         return ExecutorStatus(False, f"cannot reach the Docker daemon at {host.url}")
-    return ExecutorStatus(True, "ready (image present)")
+    return ExecutorStatus(True, "ready (image present)", engine=engine)
 
 
 # -- pull, prune, orphan sweep ---------------------------------------------------------------------------

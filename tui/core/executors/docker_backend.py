@@ -55,8 +55,14 @@ _UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 _LIVENESS_EVERY = 10.0
 
 
-# docker-init (tini) when it cannot exec the program: `[FATAL tini (7)] exec nope failed: No such file...`
-_INIT_EXEC_FAILED = re.compile(rb"\[FATAL tini \(\d+\)\] exec (.+?) failed: ([^\n]+)")
+# The init, when it cannot find the program, says so at the start of stderr and exits: Docker's
+# docker-init (tini) with 127, naming the program (`[FATAL tini (7)] exec nope failed: No such file or
+# directory`); Podman's catatonit with 1, naming none (`ERROR (catatonit:6): failed to exec pid1: No such
+# file or directory`). Other reasons (permission denied) stay the run's own exit code and stderr.
+_INIT_EXEC_FAILED = {
+    127: re.compile(rb"\[FATAL tini \(\d+\)\] exec (?P<program>.+?) failed: (?P<reason>[^\n]+)"),
+    1: re.compile(rb"ERROR \(catatonit:\d+\): failed to exec pid1: (?P<reason>No such file or directory)\n"),
+}
 
 
 def container_env(spec: DockerSpec, run: RunSpec) -> list[str]:
@@ -290,14 +296,17 @@ class DockerBackend(ProcessBackend):
 
     def _exec_failure(self, code: int) -> str | None:
         """With the init process, a program missing from the image is found only after start: the
-        init reports it on stderr and exits 127. Turn that into the message a start without init
-        gets from the daemon, so the run ends with one clear error rather than a bare 127."""
-        if code != 127 or not self._pump_done.wait(DRAIN_AFTER_EXIT + 1):
+        init reports it on stderr and exits. Turn that into the message a start without init gets
+        from the daemon, so the run ends with one clear error rather than a bare exit code."""
+        pattern = _INIT_EXEC_FAILED.get(code)
+        if pattern is None or not self._pump_done.wait(DRAIN_AFTER_EXIT + 1):
             return None
-        found = _INIT_EXEC_FAILED.match(self._first_stderr)
-        if found is None:
+        found = pattern.match(self._first_stderr)
+        named = found.groupdict().get("program") if found is not None else None
+        if found is None or not (named or self.run.argv):
             return None
-        program, reason = found.group(1).decode(errors="replace"), found.group(2).decode(errors="replace")
+        program = named.decode(errors="replace") if named else self.run.argv[0]
+        reason = found.group("reason").decode(errors="replace")
         if reason == "No such file or directory":
             reason = "executable file not found in $PATH" if "/" not in program else "no such file or directory"
         return f'exec: "{program}": {reason[:1].lower()}{reason[1:]}'

@@ -129,4 +129,7 @@ class ExecutorDetails(VerticalScroll, can_focus=True):
         content = status_content(status) if entry.is_executor else Content("not an executor: the console ignores it")
         if status is not None and status.remedy == PULL:
             content = Content.assemble(content, Content.from_markup("  [$accent]press p to pull it[/]"))
+        if status is not None and status.engine:
+            content = Content.assemble(content, Content.from_markup("\n[$foreground-muted]engine[/] $engine",
+                                                                    engine=status.engine))
         self.query_one("#details-status", Static).update(content)
