@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ import requests
 from tui.core.labels import PRODUCT_FILTER
 
 MAIN_URL = "unix:///var/run/docker.sock"
+# Podman's own place for its rootful API socket; `.ci/run provision` starts a service there.
+PODMAN_URL = "unix:///run/podman/podman.sock"
 # Short: a daemon that does not answer within this is treated as absent, and no test hangs on one call.
 API_TIMEOUT = 15
 TEST_IMAGE = "execdeck-test/busybox:latest"
@@ -54,6 +57,22 @@ def require_docker() -> bool:
 def main_daemon_url() -> str:
     """The daemon the tests use: `DOCKER_HOST` when set, else the local socket."""
     return os.environ.get("DOCKER_HOST") or MAIN_URL
+
+
+@dataclass(frozen=True)
+class ContainerEngine:
+    """One engine that serves the Docker Engine API: ``name`` (``docker``, ``podman``), the ``url`` an
+    entry's ``host`` names it by, a connected ``client`` and the test ``image`` present there."""
+
+    name: str
+    url: str
+    client: docker.APIClient
+    image: str
+
+
+def podman_url() -> str:
+    """The Podman API service the tests use: `EXECDECK_PODMAN_HOST` when set, else Podman's rootful socket."""
+    return os.environ.get("EXECDECK_PODMAN_HOST") or PODMAN_URL
 
 
 def connect(url: str, timeout: int = API_TIMEOUT) -> docker.APIClient:
@@ -101,17 +120,20 @@ def image_is_current(client: docker.APIClient, image: str = TEST_IMAGE) -> bool:
     return bool(labels.get(DOCKERFILE_LABEL) == dockerfile_hash())
 
 
-def ensure_test_image(client: docker.APIClient, url: str) -> str:
+def ensure_test_image(client: docker.APIClient, url: str, built_on: str = "") -> str:
     """Return TEST_IMAGE, building it with build-images.sh first when it is missing or stale.
 
-    `client` and `url` name the same daemon; the script is pointed at `url` through DOCKER_HOST. Raises
-    DockerUnavailable with the script's output when the build fails (no docker CLI, no static busybox).
+    `client` and `url` name the same daemon; the script is pointed at `url` through DOCKER_HOST. With
+    `built_on`, the image is built on that Docker daemon and copied to `url` (Podman cannot run the
+    Dockerfile's RUN steps here). Raises DockerUnavailable with the script's output when the build fails
+    (no docker CLI, no static busybox).
     """
     if image_is_current(client):
         return TEST_IMAGE
-    env = dict(os.environ, DOCKER_HOST=url)
+    args = ["--copy-to", url] if built_on else []
+    env = dict(os.environ, DOCKER_HOST=built_on or url)
     result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], env=env, capture_output=True, text=True, timeout=300, check=False
+        ["bash", str(BUILD_SCRIPT), *args], env=env, capture_output=True, text=True, timeout=300, check=False
     )
     if result.returncode != 0 or not image_is_current(client):
         raise DockerUnavailable(
