@@ -59,6 +59,16 @@ def test_a_write_to_a_read_only_root_fails(one_executor: Maker) -> None:
     assert b"Read-only file system" in read_all(err)
 
 
+def test_a_read_only_root_leaves_no_writable_scratch_place_but_the_entrys_tmpfs(one_executor: Maker) -> None:
+    # Podman mounts writable tmpfs at /tmp, /var/tmp and /run under a read-only root unless told otherwise.
+    script = "for d in /tmp /var/tmp /run /scratch; do touch $d/x 2>/dev/null && echo $d; done; exit 0"
+    process = one_executor(read_only_rootfs=True, tmpfs={"/scratch": "rw,size=1m"}).exec(f"sh -c '{script}'")
+    out = process.open_reader("stdout")
+    process.start()
+    assert process.wait().code == 0
+    assert read_all(out) == b"/scratch\n"
+
+
 def test_no_new_privileges_holds_for_the_program(one_executor: Maker) -> None:
     process = one_executor(no_new_privileges=True).exec("grep NoNewPrivs /proc/self/status")
     out = process.open_reader("stdout")

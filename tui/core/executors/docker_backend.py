@@ -37,6 +37,7 @@ from tui.core.executors.docker_client import (
     DockerHost,
     daemon_message,
     inspect_container,
+    is_podman,
     is_transport_error,
     kill_container,
     ping,
@@ -85,9 +86,24 @@ def binds(volumes: tuple[str, ...]) -> list[str]:
     return result
 
 
-def host_config(client: docker.APIClient, spec: DockerSpec) -> dict[str, Any]:
-    """``HostConfig`` from the entry's fields; limits only when non-zero, ``AutoRemove`` never (the
-    engine removes the container itself: see the module docstring)."""
+# Podman, asked for a read-only root, mounts writable tmpfs at these paths of its own accord (its
+# `read_only_tmpfs` default), where a program could still write files and run them; Docker mounts none.
+_PODMAN_WRITABLE_WHEN_READ_ONLY = ("/tmp", "/var/tmp", "/run")
+
+
+def tmpfs_mounts(spec: DockerSpec, engine: str) -> dict[str, str]:
+    """``HostConfig.Tmpfs``: the entry's, plus, on Podman with a read-only root, an empty read-only tmpfs
+    where Podman would put a writable one, so the root stays as read-only as on Docker."""
+    mounts = dict(spec.tmpfs)
+    if spec.read_only_rootfs and is_podman(engine):
+        mounts = {path: "ro" for path in _PODMAN_WRITABLE_WHEN_READ_ONLY} | mounts
+    return mounts
+
+
+def host_config(client: docker.APIClient, spec: DockerSpec, engine: str = "") -> dict[str, Any]:
+    """``HostConfig`` from the entry's fields for the ``engine`` that runs it (as
+    :func:`~tui.core.executors.docker_client.engine_name` names it); limits only when non-zero,
+    ``AutoRemove`` never (the engine removes the container itself: see the module docstring)."""
     config: dict[str, Any] = client.create_host_config(
         network_mode=spec.network_mode or None,
         binds=binds(spec.volumes) or None,
@@ -98,7 +114,7 @@ def host_config(client: docker.APIClient, spec: DockerSpec) -> dict[str, Any]:
         security_opt=["no-new-privileges:true"] if spec.no_new_privileges else None,
         cap_drop=list(spec.cap_drop) or None,
         cap_add=list(spec.cap_add) or None,
-        tmpfs=dict(spec.tmpfs) or None,
+        tmpfs=tmpfs_mounts(spec, engine) or None,
         init=spec.init,
         # The attach stream is the one copy of the output: no second one on the host's disk.
         log_config=docker.types.LogConfig(type="none"),
@@ -160,7 +176,7 @@ class DockerBackend(ProcessBackend):
                 working_dir=self.run.work_dir or None,
                 user=self.spec.user or None,
                 labels=self.labels,
-                host_config=host_config(client, self.spec),
+                host_config=host_config(client, self.spec, self.host.engine),
             )
         except docker.errors.ImageNotFound as err:
             raise internal(f'image "{image}" not found on {self.host.url}', image=image, host=self.host.url) from err

@@ -89,6 +89,11 @@ def engine_name(headers: Mapping[str, str]) -> str:
     return f"{text} (API {api})" if api else text
 
 
+def is_podman(engine: str) -> bool:
+    """True when :func:`engine_name` named Podman."""
+    return engine.startswith("Podman ")
+
+
 class DockerHost:
     """One daemon URL and, once it answered, its client. Thread-safe; cheap to create."""
 
