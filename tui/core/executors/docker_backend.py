@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -399,5 +400,9 @@ class DockerBackend(ProcessBackend):
         if self._channel is not None:
             self._channel.close()
         if self._wait_response is not None:
+            # The wait's thread may be blocked reading its body, holding the reader's lock, which a plain
+            # close would wait for until the run ends: shut the socket down first, so that the read returns.
+            with contextlib.suppress(Exception):
+                self._wait_response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(Exception):
                 self._wait_response.close()
