@@ -164,6 +164,36 @@ def second_dockerd(docker_engine: docker.APIClient, test_image: str) -> Iterator
 
 
 @pytest.fixture(scope="session")
+def loopback_sshd(second_dockerd: dt.SecondDockerd) -> Iterator[dt.LoopbackSshd]:
+    """An sshd of the tests' own on 127.0.0.1 whose logins reach the second daemon (their DOCKER_HOST):
+    `ssh_host` puts its client side on PATH. Everything it made is gone after the session."""
+    missing = [tool for tool in (dt.LoopbackSshd.BINARY, "ssh", "ssh-keygen") if shutil.which(tool) is None]
+    if os.geteuid() != 0 or missing:
+        _docker_missing(f"an sshd of the tests' own needs root and {', '.join(missing) or 'openssh-server'}")
+    sshd = dt.LoopbackSshd({"DOCKER_HOST": second_dockerd.unix_url})
+    try:
+        sshd.start()
+        yield sshd
+    finally:
+        sshd.stop()
+
+
+@pytest.fixture
+def ssh_host(loopback_sshd: dt.LoopbackSshd, monkeypatch: pytest.MonkeyPatch) -> Iterator[dt.LoopbackSshd]:
+    """`loopback_sshd` with its `ssh` first on PATH, for this test and the programs it starts; after the
+    test, none of the ssh processes it caused may still run."""
+    monkeypatch.setenv("PATH", f"{loopback_sshd.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    yield loopback_sshd
+    try:
+        dt.poll_until(lambda: not loopback_sshd.ssh_clients(), 10, "the test's ssh processes to end")
+    except TimeoutError:
+        for pid in loopback_sshd.ssh_clients():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        pytest.fail("ssh processes were left running after the test (now killed)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
 def local_registry() -> Iterator[str]:
     """`127.0.0.1:PORT` of a docker-registry of the tests' own (empty, loopback, no TLS)."""
     if not os.access(dt.LocalRegistry.BINARY, os.X_OK):

@@ -33,6 +33,7 @@ from tui.core.entries.fields import (
     string_map,
 )
 from tui.core.entries.models import ExecutorSpec, frozen_map
+from tui.core.errors import ExecError
 from tui.core.executors.base import (
     PULL,
     ExecutorStatus,
@@ -165,9 +166,9 @@ def _probe(spec: DockerSpec, scope: Scope, timeout: float) -> ExecutorStatus:
     host = host_for(scope, spec.host)
     try:
         client = host.client(timeout)
-        engine = host.engine  # Docker or Podman, and which version: the console shows it
-    except Exception:  # noqa: BLE001 - any failure to connect is the same status
-        return ExecutorStatus(False, f"cannot reach the Docker daemon at {host.url}")
+    except ExecError as err:  # cannot reach..., with what failed when that is known (an ssh host)
+        return ExecutorStatus(False, err.message)
+    engine = host.engine  # Docker or Podman, and which version: the console shows it
     try:
         inspect_image(client, spec.image, timeout=max(0.2, deadline - time.monotonic()))
     except docker.errors.ImageNotFound:

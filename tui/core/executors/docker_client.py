@@ -28,6 +28,7 @@ from docker.constants import MINIMUM_DOCKER_API_VERSION
 
 from tui.core.errors import ExecError, internal
 from tui.core.executors.base import Scope
+from tui.core.executors.docker_ssh import ssh_client
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 #: Connecting (and negotiating the API version) with a daemon that does not answer gives up after this.
@@ -47,9 +48,11 @@ def resolve_host(host: str) -> str:
     return host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
 
 
-def unreachable(host: str, reason: str = "") -> ExecError:
-    """``cannot reach the Docker daemon at <host>``; the underlying reason goes into the details."""
-    return internal(f"cannot reach the Docker daemon at {host}", host=host, reason=reason)
+def unreachable(host: str, reason: str = "", what_failed: str = "") -> ExecError:
+    """``cannot reach the Docker daemon at <host>``, then ``: <what_failed>`` when that is known for people
+    (an ssh host: the key refused, no engine at the far end); the underlying reason goes into the details."""
+    message = f"cannot reach the Docker daemon at {host}" + (f": {what_failed}" if what_failed else "")
+    return internal(message, host=host, reason=reason)
 
 
 def is_transport_error(err: BaseException) -> bool:
@@ -177,24 +180,24 @@ def _connect(url: str, timeout: float) -> tuple[docker.APIClient, str]:
     measured, as it asks its runtime and conmon for their versions), which alone would exceed a status
     probe's deadline. The ping's headers also say which engine it is.
     """
-    kwargs: dict[str, Any] = {}
-    if url.startswith("ssh://"):
-        # Shell out to the system's ssh (keys, agent, known_hosts as the user has them).
-        kwargs["use_ssh_client"] = True
+    client: Any = None
     try:
         # A version given explicitly: the constructor contacts nothing.
-        client = docker.APIClient(base_url=url, version=MINIMUM_DOCKER_API_VERSION,
-                                  timeout=max(1, math.ceil(timeout)), **kwargs)
+        if url.startswith("ssh://"):
+            client = ssh_client(url, MINIMUM_DOCKER_API_VERSION, timeout)
+        else:
+            client = docker.APIClient(base_url=url, version=MINIMUM_DOCKER_API_VERSION,
+                                      timeout=max(1, math.ceil(timeout)))
         api = raw_api(client)
         response = api._get(api._url("/_ping", versioned_api=False), timeout=timeout)
         api._raise_for_status(response)
-    except docker.errors.DockerException as err:
-        reason = str(err)
-        if "paramiko" in reason:
-            reason = "ssh:// hosts need the paramiko package (pip install paramiko)"
-        raise unreachable(url, reason) from err
-    except (*_TRANSPORT_ERRORS, OSError) as err:
-        raise unreachable(url, str(err)) from err
+    except (docker.errors.DockerException, ValueError, *_TRANSPORT_ERRORS, OSError) as err:
+        adapter = getattr(client, "ssh_adapter", None)
+        # ssh may still be saying why it gave up: give it a moment.
+        what_failed = adapter.failure(min(2.0, timeout)) if adapter is not None else ""
+        if client is not None:
+            client.close()
+        raise unreachable(url, str(err), what_failed or (str(err) if isinstance(err, ValueError) else "")) from err
     # An engine too old to send the header (API < 1.25) is spoken to at the oldest version the SDK knows.
     api._version = response.headers.get("Api-Version") or MINIMUM_DOCKER_API_VERSION
     client.timeout = CALL_TIMEOUT
