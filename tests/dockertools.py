@@ -154,6 +154,24 @@ def check_stream(events: Iterable[dict[str, Any]], what: str) -> list[dict[str, 
     return seen
 
 
+def push_fresh_image(client: docker.APIClient, base: str, repository: str, tag: str = "v1") -> str:
+    """`repository:tag`: `base` plus a layer of random bytes (so a pull really downloads something), pushed
+    to its registry from `client`'s daemon and removed there again. The caller removes it where it pulls it."""
+    maker = client.create_container(base, ["sh", "-c", "head -c 300000 /dev/urandom > /blob"])
+    try:
+        client.start(maker)
+        assert client.wait(maker, timeout=60)["StatusCode"] == 0
+        client.commit(maker, repository=repository, tag=tag)
+    finally:
+        client.remove_container(maker, force=True)
+    image = f"{repository}:{tag}"
+    try:
+        check_stream(client.push(repository, tag=tag, stream=True, decode=True), "push")
+    finally:
+        client.remove_image(image)
+    return image
+
+
 # ---- the leak check ----------------------------------------------------------------------------------
 
 

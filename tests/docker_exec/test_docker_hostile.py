@@ -162,20 +162,10 @@ def test_pull_fetches_a_missing_image_with_progress_events(
     make_engine: Maker, test_image: str, local_registry: str, docker_engine: docker.APIClient,
     container_engine: dt.ContainerEngine,
 ) -> None:
-    # A layer of its own (random bytes), so the pull really downloads something. Docker pushes it; the
-    # engine under test pulls it (Podman reports no sizes: its bar counts layers).
-    repository = f"{local_registry}/execdeck-test/pulled-{container_engine.name}"
-    maker = docker_engine.create_container(test_image, ["sh", "-c", "head -c 300000 /dev/urandom > /blob"])
+    # Docker pushes it; the engine under test pulls it (Podman reports no sizes: its bar counts layers).
+    image = dt.push_fresh_image(docker_engine, test_image,
+                                f"{local_registry}/execdeck-test/pulled-{container_engine.name}")
     try:
-        docker_engine.start(maker)
-        assert docker_engine.wait(maker, timeout=60)["StatusCode"] == 0
-        docker_engine.commit(maker, repository=repository, tag="v1")
-    finally:
-        docker_engine.remove_container(maker, force=True)
-    image = f"{repository}:v1"
-    try:
-        dt.check_stream(docker_engine.push(repository, tag="v1", stream=True, decode=True), "push")
-        docker_engine.remove_image(image)
         entry = docker_entry(image, host=container_engine.url)
         engine = make_engine(entry)
         executor = engine.get(entry.id)
@@ -188,9 +178,8 @@ def test_pull_fetches_a_missing_image_with_progress_events(
         assert events[-1].current == events[-1].total > 0
         assert executor.probe(3).ready
     finally:
-        for client in {id(c): c for c in (docker_engine, container_engine.client)}.values():
-            with contextlib.suppress(docker.errors.APIError):
-                client.remove_image(image)
+        with contextlib.suppress(docker.errors.APIError):
+            container_engine.client.remove_image(image)
 
 
 def test_pull_of_an_image_the_registry_lacks_fails_with_one_message(

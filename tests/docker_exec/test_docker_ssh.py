@@ -6,6 +6,7 @@ engine that started it (the ``ssh_host`` fixture checks after every test)."""
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from tests.core.support import read_all
 from tests.docker_exec.conftest import docker_entry
 from tui.core.errors import ExecError
 from tui.core.executors.base import PullProgress
+from tui.core.executors.docker_ssh import explain
 from tui.core.labels import LABEL_RUN
 
 pytestmark = pytest.mark.docker
@@ -101,18 +103,9 @@ def test_pull_through_an_ssh_host_reports_progress(
     ssh_host: dt.LoopbackSshd, make_engine: Maker, test_image: str, local_registry: str,
     docker_engine: docker.APIClient, second_dockerd: dt.SecondDockerd,
 ) -> None:
-    repository = f"{local_registry}/execdeck-test/over-ssh"
-    maker = docker_engine.create_container(test_image, ["sh", "-c", "head -c 300000 /dev/urandom > /blob"])
-    try:
-        docker_engine.start(maker)
-        assert docker_engine.wait(maker, timeout=60)["StatusCode"] == 0
-        docker_engine.commit(maker, repository=repository, tag="v1")
-    finally:
-        docker_engine.remove_container(maker, force=True)
-    image = f"{repository}:v1"
+    image = dt.push_fresh_image(docker_engine, test_image, f"{local_registry}/execdeck-test/over-ssh")
     far = dt.connect(second_dockerd.unix_url)
     try:
-        dt.check_stream(docker_engine.push(repository, tag="v1", stream=True, decode=True), "push")
         entry = docker_entry(image, host=ssh_host.url())
         engine = make_engine(entry)
         executor = engine.get(entry.id)
@@ -124,9 +117,8 @@ def test_pull_through_an_ssh_host_reports_progress(
         assert executor.probe(10).ready
         assert dt.inspect_image(far, image)["Id"]
     finally:
-        for client in (docker_engine, far):
-            with contextlib.suppress(docker.errors.APIError):
-                client.remove_image(image)
+        with contextlib.suppress(docker.errors.APIError):
+            far.remove_image(image)
         far.close()
 
 
@@ -173,7 +165,20 @@ def test_the_command_line_says_what_failed_once_and_ssh_writes_nothing_of_its_ow
                                "ssh: the machine refused the key (")
 
 
-def re_full(pattern: str, text: str) -> bool:
-    import re
+@pytest.mark.parametrize(
+    ("code", "stderr", "said"),
+    [
+        (127, ["bash: line 1: docker: command not found"], "no docker command at the far end (bash: line 1: "
+                                                           "docker: command not found)"),
+        (1, ["failed to open the raw stream connection: dial unix /x.sock: connect: no such file or directory"],
+         "no Docker engine answers at the far end (failed to open the raw stream connection: dial unix /x.sock: "
+         "connect: no such file or directory)"),
+        (255, [], "ssh: could not reach the machine (ssh exited with 255)"),
+    ],
+)
+def test_what_failed_is_read_from_ssh_and_the_far_end(code: int, stderr: list[str], said: str) -> None:
+    assert explain(code, stderr) == said
 
+
+def re_full(pattern: str, text: str) -> bool:
     return re.fullmatch(pattern, text) is not None

@@ -22,6 +22,7 @@ import collections
 import contextlib
 import math
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -60,7 +61,8 @@ def ssh_command(url: str) -> list[str]:
         command += ["-p", str(parts.port)]
     remote = ["docker"]
     if parts.path not in ("", "/"):
-        remote += ["--host", f"unix://{parts.path}"]  # the Docker CLI's meaning of a path in an ssh URL
+        # The Docker CLI's meaning of a path in an ssh URL. The far end's shell reads this line.
+        remote += ["--host", shlex.quote(f"unix://{urllib.parse.unquote(parts.path)}")]
     return [*command, "--", parts.hostname, " ".join([*remote, "system", "dial-stdio"])]
 
 
@@ -160,7 +162,6 @@ class SSHAdapter(BaseHTTPAdapter):  # type: ignore[misc]
     """The ``requests`` transport of one ``ssh://`` URL: a pool of connections, one ssh process each."""
 
     def __init__(self, url: str, timeout: float) -> None:
-        self.url = url
         self.command = ssh_command(url)
         self.timeout = timeout
         self._lock = threading.Lock()
