@@ -121,9 +121,9 @@ def container_engine(request: pytest.FixtureRequest) -> dt.ContainerEngine:
     same API on a socket of its own). Skips an engine that is missing, fails under REQUIRE_DOCKER=1."""
     if request.param == "docker":
         return dt.ContainerEngine("docker", dt.main_daemon_url(), request.getfixturevalue("docker_engine"),
-                               request.getfixturevalue("test_image"))
+                                  request.getfixturevalue("test_image"))
     return dt.ContainerEngine("podman", dt.podman_url(), request.getfixturevalue("podman_engine"),
-                           request.getfixturevalue("podman_test_image"))
+                              request.getfixturevalue("podman_test_image"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -181,7 +181,8 @@ def loopback_sshd(second_dockerd: dt.SecondDockerd) -> Iterator[dt.LoopbackSshd]
 @pytest.fixture
 def ssh_host(loopback_sshd: dt.LoopbackSshd, monkeypatch: pytest.MonkeyPatch) -> Iterator[dt.LoopbackSshd]:
     """`loopback_sshd` with its `ssh` first on PATH, for this test and the programs it starts; after the
-    test, none of the ssh processes it caused may still run."""
+    test, none of the ssh processes it caused may still run. Ask for it before `make_engine`, so that the
+    engines are shut down before the check."""
     monkeypatch.setenv("PATH", f"{loopback_sshd.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     yield loopback_sshd
     try:
