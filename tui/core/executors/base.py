@@ -88,13 +88,15 @@ class ExecutorStatus:
 
     ``short`` is a word or two for lists (``image missing``); empty, lists say ``ready`` or
     ``unavailable``. ``remedy`` names a capability of the kind that may make the executor ready
-    (:data:`PULL`): the console offers it.
+    (:data:`PULL`): the console offers it. ``engine`` names what serves the executor, for people
+    (``Podman 4.3.1 (API 1.41)``); empty when unknown or when the kind has no such thing.
     """
 
     ready: bool
     text: str
     short: str = ""
     remedy: str = ""
+    engine: str = ""
 
     @property
     def summary(self) -> str:
@@ -106,8 +108,10 @@ class ExecutorStatus:
 class PullProgress:
     """One step of a pull, summed over all its parts (``total`` grows as parts announce their sizes).
 
-    ``status`` is the latest line from where the pull comes from (``Downloading``, ``Pull complete``);
-    ``done`` is True on the last event, once the thing pulled is present.
+    ``current`` of ``total`` is a fraction for a progress bar, in whatever unit the source reports
+    (bytes, or parts done when it reports no sizes). ``status`` is the latest line from where the pull
+    comes from (``Downloading``, ``Pull complete``); ``done`` is True on the last event, once the thing
+    pulled is present.
     """
 
     status: str

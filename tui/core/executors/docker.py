@@ -35,6 +35,7 @@ from tui.core.entries.fields import (
     string_map,
 )
 from tui.core.entries.models import ExecutorSpec, frozen_map
+from tui.core.errors import ExecError
 from tui.core.executors.base import (
     Build,
     ExecutorStatus,
@@ -174,9 +175,12 @@ def _probe(spec: DockerSpec, scope: Scope, timeout: float) -> ExecutorStatus:
     host = host_for(scope, spec.host)
     try:
         client = host.client(timeout)
-    except Exception:  # noqa: BLE001 - any failure to connect is the same status
+    except ExecError as err:  # cannot reach..., with what failed when that is known (an ssh host)
+        return ExecutorStatus(False, err.message)
+    except Exception:  # noqa: BLE001 - any other failure to connect is the same status
         return unreachable_status(host.url)
-    status = image_status(client, host.url, spec.image, max(0.2, deadline - time.monotonic()))
+    # Docker or Podman, and which version: the console shows it.
+    status = image_status(client, host.url, spec.image, max(0.2, deadline - time.monotonic()), host.engine)
     return status or unreachable_status(host.url)
 
 

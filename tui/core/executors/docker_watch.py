@@ -56,19 +56,23 @@ def unreachable_status(url: str) -> ExecutorStatus:
     return ExecutorStatus(False, f"cannot reach the Docker daemon at {url}")
 
 
-def image_status(client: docker.APIClient, url: str, image: str, timeout: float) -> ExecutorStatus | None:
-    """The status of an executor running ``image`` on the daemon of ``client`` (at ``url``), from one
-    inspect of at most about ``timeout`` seconds; ``None`` when the daemon did not answer."""
+def image_status(client: docker.APIClient, url: str, image: str, timeout: float,
+                 engine: str = "") -> ExecutorStatus | None:
+    """The status of an executor running ``image`` on the daemon of ``client`` (at ``url``, served by
+    ``engine``: Docker or Podman and its version), from one inspect of at most about ``timeout`` seconds;
+    ``None`` when the daemon did not answer."""
     try:
         info = inspect_image(client, image, timeout=timeout)
     except docker.errors.ImageNotFound:
-        return ExecutorStatus(False, f'image "{image}" not found on {url}', short="image missing", remedy=PULL)
+        return ExecutorStatus(False, f'image "{image}" not found on {url}', short="image missing", remedy=PULL,
+                              engine=engine)
     except docker.errors.APIError as err:
-        return ExecutorStatus(False, f"{url}: {daemon_message(err)}")
+        return ExecutorStatus(False, f"{url}: {daemon_message(err)}", engine=engine)
     except Exception:  # noqa: BLE001 - timeouts, resets, refusals: the daemon is not answering
         return None
     labels = (info.get("Config") or {}).get("Labels") or {}
-    return ExecutorStatus(True, "ready (image built here)" if LOCAL_BUILD_LABEL in labels else "ready (image present)")
+    text = "ready (image built here)" if LOCAL_BUILD_LABEL in labels else "ready (image present)"
+    return ExecutorStatus(True, text, engine=engine)
 
 
 def backoff(first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP) -> Iterator[float]:
@@ -112,6 +116,7 @@ class DaemonWatch:
         self._closed = False
         # The connection: set and cleared by the loop thread alone, read by close() to cancel the stream.
         self._client: docker.APIClient | None = None
+        self._engine = ""  # Docker or Podman and its version, learnt at each connection
         self._stream: Any = None
         self._reader: threading.Thread | None = None
         self._thread = threading.Thread(target=self._run, name=f"execdeck status watch {url}", daemon=True)
@@ -241,7 +246,8 @@ class DaemonWatch:
         self.attempts += 1
         client: docker.APIClient | None = None
         try:
-            client = DockerHost(self.url).client(self._connect_timeout)
+            host = DockerHost(self.url)
+            client = host.client(self._connect_timeout)
             stream = client.events(filters={"type": ["image"]}, decode=True)
         except Exception:  # noqa: BLE001 - any failure is "not answering"; the back-off decides the next try
             if client is not None:
@@ -255,6 +261,7 @@ class DaemonWatch:
                 client.close()
                 return False
             self._client, self._stream, self._reader = client, stream, reader
+            self._engine = host.engine
             self._lost = False
         reader.start()
         return True
@@ -294,7 +301,7 @@ class DaemonWatch:
         assert client is not None
         found: dict[str, ExecutorStatus] = {}
         for image in dict.fromkeys(s.image for s in subscribers):
-            status = image_status(client, self.url, image, PROBE_TIMEOUT)
+            status = image_status(client, self.url, image, PROBE_TIMEOUT, self._engine)
             if status is None:
                 self._mark_lost()
                 return

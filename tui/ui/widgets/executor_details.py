@@ -133,4 +133,7 @@ class ExecutorDetails(VerticalScroll, can_focus=True):
                 and kind.build.offered(entry.spec)
             offer = "press p to pull it (or build it here)" if can_build else "press p to pull it"
             content = Content.assemble(content, Content.from_markup("  [$accent]$offer[/]", offer=offer))
+        if status is not None and status.engine:
+            content = Content.assemble(content, Content.from_markup("\n[$foreground-muted]engine[/] $engine",
+                                                                    engine=status.engine))
         self.query_one("#details-status", Static).update(content)
