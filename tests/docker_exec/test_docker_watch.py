@@ -99,7 +99,9 @@ def test_an_image_removed_and_tagged_again_with_the_docker_command_line_shows_an
     subprocess.run(["docker", "tag", test_image, own_tag], check=True, timeout=60)
     for entry_id in (tagged, also_tagged):
         statuses.wait(entry_id, ready, "ready after docker tag")
-    assert statuses.heard[other] == [ExecutorStatus(True, "ready (image present)")], "told only of changes"
+    heard = statuses.heard[other]
+    assert [(s.ready, s.text) for s in heard] == [(True, "ready (image present)")], "told only of changes"
+    assert heard[0].engine.startswith("Docker "), "the watcher names the engine, as the probe does"
 
     engine.shutdown()
     assert watch_threads() == []
@@ -156,7 +158,7 @@ def test_a_watcher_nobody_listens_to_holds_no_connection_and_a_new_listener_brin
     second = Statuses()
     follow(engine, second, entry.id)
     second.wait(entry.id, ready, "ready again, for the new listener")
-    assert first.heard[entry.id] == [ExecutorStatus(True, "ready (image present)")]
+    assert [(s.ready, s.text) for s in first.heard[entry.id]] == [(True, "ready (image present)")]
 
 
 class SilentDaemon:
