@@ -53,13 +53,17 @@ def access_banner(access: Access) -> str:
 
 
 class MainTabs(TabbedContent):
-    """The screen's tabs. A focus inside a tab shows that tab (Textual's rule), unless the focus has
-    moved on by the time the tab hears of it: that message is late (it passes through every widget
-    between), and acting on it would undo the tab key the operator pressed meanwhile."""
+    """The screen's tabs. A focus inside a tab shows that tab (Textual's rule), once the screen has
+    settled (a tab's content may take the focus as it mounts: the REPL's editor does), and unless the
+    focus has moved on by the time the tab hears of it: that message is late (it passes through every
+    widget between), and acting on it would undo the tab key the operator pressed meanwhile."""
+
+    switch_on_focus = False
+    """Set by the screen once everything is mounted."""
 
     def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
         focused = self.screen.focused
-        if focused is None or event.tab_pane not in focused.ancestors:
+        if not self.switch_on_focus or focused is None or event.tab_pane not in focused.ancestors:
             event.stop()
             event.prevent_default()  # TabbedContent's own handler would switch to the pane
 
@@ -106,10 +110,13 @@ class MainScreen(Screen[None]):
         # Synchronous: the focus must leave a tab in the same step that hides it (see _focus_active_tab).
         self.watch(self.tabs, "active", self._focus_active_tab, init=False)
         self.show_entries()
-        # A tab's content may take the focus as it mounts (the REPL's editor does), which switches
-        # TabbedContent to that tab: come back to the executors once everything is mounted.
-        self.call_after_refresh(self.action_show_tab, "executors")
-        self.call_after_refresh(self.query_one(ExecutorTree).focus)
+        self.call_after_refresh(self._settle)
+
+    def _settle(self) -> None:
+        # Everything is mounted: the focus goes to the tab shown (taken meanwhile by whatever focused
+        # itself as it mounted), and from now on a focus elsewhere shows its tab.
+        cast(MainTabs, self.tabs).switch_on_focus = True
+        self._focus_active_tab()
 
     # -- what the app calls ----------------------------------------------------------------------
 
