@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
+from textual.widgets import Static, TabbedContent, TabPane, Tree
 
 from tui.core.engine import Engine
 from tui.core.entries.models import Entry
@@ -26,6 +26,7 @@ from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.run_dialog import RunDialog
 from tui.ui.widgets.executor_details import ExecutorDetails
 from tui.ui.widgets.executor_list import ExecutorTree
+from tui.ui.widgets.key_footer import KeyFooter
 from tui.ui.widgets.problems_view import ProblemsView
 from tui.ui.widgets.repl_view import ReplView
 from tui.ui.widgets.run_tab import RunFeed, RunTab
@@ -104,7 +105,7 @@ class MainScreen(Screen[None]):
             with TabPane("Problems", id="problems"):
                 yield ProblemsView(id="problems-view")
             yield from self._extra_tabs
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # Synchronous: the focus must leave a tab in the same step that hides it (see _focus_active_tab).
