@@ -174,7 +174,7 @@ class RunTab(TabPane):
     def _ended(self) -> None:
         if not self.is_attached or not self.query(RunView):
             return  # the tab closed meanwhile
-        self.view.pane.flush()
+        self.view.pane.finish()
         self._refresh_info()
         self._ticker.stop()
         for ancestor in self.ancestors:
