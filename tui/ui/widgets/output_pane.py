@@ -5,7 +5,7 @@ Feeding contract (what the app does):
 - ``pane.append(stream, data)`` from any thread (a process reader): it only enqueues the bytes.
 - While output is queued, a timer on the UI thread drains it into the buffer in short steps (a few ms
   of work every ~12 ms, so keys stay answered however fast a process prints), and the pane is redrawn
-  at most every 50 ms. The timer sleeps while the queue is empty.
+  at most every 100 ms. The timer sleeps while the queue is empty.
 - ``pane.finish()`` (the run ended) drains what is queued in back-to-back steps; ``pane.flush()``
   drains it at once (both on the UI thread).
 
@@ -48,9 +48,10 @@ DRAIN_STEP = 0.012
 """Seconds between two drain steps while output is queued: a third of the UI thread at most goes to
 feeding; the rest stays for keys, screen updates, and the thread reading the process, which needs the
 interpreter lock too (starved of it, the process blocks on a full pipe and the stream slows down)."""
-REDRAW_INTERVAL = 0.05
+REDRAW_INTERVAL = 0.1
 """While output keeps coming, the pane is redrawn at most this often: a redraw renders every visible
-row anew, and nobody reads a flood at more than 20 frames a second. Once the queue is empty, at once."""
+row anew (10-20 ms of the UI thread with the screen around it), and nobody reads a flood at more than
+ten frames a second. Once the queue is empty, at once."""
 PIECE = 16384
 """Bytes per queued piece: the unit of work of a drain step (~300 lines, a fraction of a millisecond)."""
 QUEUE_SLACK_LINES = 10_000
