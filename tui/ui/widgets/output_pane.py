@@ -223,6 +223,11 @@ class OutputPane(ScrollView, can_focus=True):
 
     async def _drain_steps(self) -> None:
         # The drain timer's own task: waiting here holds up no widget's messages.
+        if self._skipped and not self._finishing and time.monotonic() < self._next_redraw:
+            # The queue overflowed since the last step: output comes faster than the pane takes it, and
+            # what waits at the head of the queue is dropped by the scrollback anyway once the rest is
+            # in. Feed only what the next redraw shows; the run's end feeds the rest.
+            return
         self._drain()
         while self._finishing and self._queue:
             await asyncio.sleep(0)  # the rest of the console runs between two steps
