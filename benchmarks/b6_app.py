@@ -3,10 +3,12 @@
 The console (:class:`~tui.ui.app.ExecdeckApp`, headless, 120 x 40) is left to settle (probes done, the
 screen idle), then runs ``awk`` printing N lines of build-log text (a colour every tenth line) through a
 native executor from its own run path, so the bytes go process -> pipe -> reactor -> ``RunFeed`` ->
-``OutputPane`` exactly as for an operator. While they stream, keys go in as an operator would press them,
-one after the other as soon as the previous one was answered (at most every ~20 ms): scrolling in the run
-(up, page up, end), a tab switch to the REPL, typing and deleting there, a switch to the executors and
-back to the run. Each key's latency runs from posting it to its handler running (see
+``OutputPane`` exactly as for an operator. While they stream, keys go in as an operator presses them:
+scrolling in the run (up held down, page up, end), a tab switch to the REPL, typing and deleting there, a
+switch to the executors and back to the run; each key after the previous one was answered and after a
+pause of an operator (a key held down repeats every 30 ms, typing goes at ten keys a second, and the next
+key after a tab switch, the run's own tab included, comes a quarter of a second later, once the eyes are
+on the new tab). Each key's latency runs from posting it to its handler running (see
 :class:`~benchmarks.b6_pane.KeyClock`). Reported: lines per second into the pane (from the run's start
 until every line is counted there, kept or skipped) and the p95 of every key's latency, with the p95 per
 kind of key for information. A key unanswered for 5 s ends the run's presses; it counts with the 5 s
@@ -38,15 +40,19 @@ entries:
     kind: exec.native
     default_env: {PATH: /usr/bin:/bin}
 """
-# One round of keys, from the run tab back to it: (key, character typed, kind).
-SCRIPT: tuple[tuple[str, str | None, str], ...] = (
-    ("up", None, "scroll"), ("up", None, "scroll"), ("pageup", None, "scroll"), ("up", None, "scroll"),
-    ("end", None, "scroll"),
-    ("f3", None, "tab"),  # to the REPL
-    ("a", "a", "type"), ("b", "b", "type"), ("c", "c", "type"),
-    ("backspace", None, "type"), ("backspace", None, "type"), ("backspace", None, "type"),
-    ("f2", None, "tab"),  # to the executors
-    ("left_square_bracket", "[", "tab"),  # back to the run, the last tab
+# Pauses of an operator between two presses, in seconds: a held key repeats, typing goes at a fast
+# typist's pace, and after a tab switch the eyes go to the new tab before the next key.
+REPEAT, TYPING, LOOK = 0.03, 0.1, 0.25
+# One round of keys, from the run tab back to it: (key, character typed, kind, least pause since the last
+# press). A key waits for the one before it to be answered, however long that takes.
+SCRIPT: tuple[tuple[str, str | None, str, float], ...] = (
+    ("up", None, "scroll", LOOK), ("up", None, "scroll", REPEAT), ("pageup", None, "scroll", TYPING),
+    ("up", None, "scroll", TYPING), ("end", None, "scroll", TYPING),
+    ("f3", None, "tab", TYPING),  # to the REPL
+    ("a", "a", "type", LOOK), ("b", "b", "type", TYPING), ("c", "c", "type", TYPING),
+    ("backspace", None, "type", TYPING), ("backspace", None, "type", REPEAT), ("backspace", None, "type", REPEAT),
+    ("f2", None, "tab", TYPING),  # to the executors
+    ("left_square_bracket", "[", "tab", LOOK),  # back to the run, the last tab
 )
 UNANSWERED = 5.0
 """Seconds after which a key counts as unanswered."""
@@ -80,15 +86,18 @@ async def _measure(lines: int, folder: Path) -> tuple[float, dict[str, list[floa
         clock.watch(app.main, "action_show_tab", "action_cycle_tab")
         clock.watch(app.main.query_one("#repl").query(TextArea).first(), "edit")
         script = itertools.cycle(SCRIPT)
+        key, character, kind, pause = next(script)
+        pressed = time.perf_counter()  # the run's tab just came up
         while pane.buffer.lines_by_stream["stdout"] < lines:
             if clock.waiting > UNANSWERED:
                 clock.answer()
                 unanswered += 1
                 break
-            if not clock.waiting:
-                key, character, kind = next(script)
+            if not clock.waiting and time.perf_counter() - pressed >= pause:
                 clock.press(app, key, kind, character)
-            await asyncio.sleep(0.02)
+                pressed = time.perf_counter()
+                key, character, kind, pause = next(script)
+            await asyncio.sleep(0.005)
         while pane.buffer.lines_by_stream["stdout"] < lines:
             await asyncio.sleep(0.02)
         elapsed = time.perf_counter() - started
