@@ -17,6 +17,7 @@ from tui.ui.app import ExecdeckApp
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.run_dialog import RunDialog
 from tui.ui.widgets.executor_list import ExecutorTree
+from tui.ui.widgets.run_header import RunHeader
 from tui.ui.widgets.run_tab import RunTab
 
 
@@ -274,3 +275,19 @@ async def test_a_tab_key_takes_the_keys_along_at_once_and_a_late_focus_never_bri
             await wait_until(pilot, lambda: app.main.tabs.active == tab.id, "the run tab again")
             assert app.screen.focused is tab.view.pane
         tab.stop()
+
+
+
+async def test_the_header_says_how_a_run_ended_once_the_pane_shows_all_it_printed(console: ConsoleFactory) -> None:
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tab = await start_in_tab(pilot, app, "app:free", "seq 1 50000")
+        header = tab.view.query_one(RunHeader)
+        buffer = tab.view.pane.buffer
+        seen_at_the_end: list[int] = []
+        header.watch(header, "info", lambda info: seen_at_the_end.append(buffer.lines_by_stream["stdout"])
+                     if info.ok is not None else None, init=False)
+        await wait_until(pilot, lambda: seen_at_the_end, "the header to say how the run ended")
+        assert seen_at_the_end[0] == 50000, "every line was in the pane when the header said exited"
+        assert buffer.line(len(buffer) - 1).text == "50000"

@@ -6,8 +6,8 @@ Feeding contract (what the app does):
 - While output is queued, a timer on the UI thread drains it into the buffer in short steps (a few ms
   of work every ~12 ms, so keys stay answered however fast a process prints), and the pane is redrawn
   at most every 100 ms. The timer sleeps while the queue is empty.
-- ``pane.finish()`` (the run ended) drains what is queued in back-to-back steps; ``pane.flush()``
-  drains it at once (both on the UI thread).
+- ``pane.finish(then)`` (the run ended) drains what is queued in back-to-back steps, then calls
+  ``then``; ``pane.flush()`` drains it at once (both on the UI thread).
 
 Only the visible rows are rendered (``render_line``), each parsed for ANSI colours lazily and kept in an
 LRU cache of strips. The pane posts no message per line; the app reads :attr:`status` (a reactive) or the
@@ -21,6 +21,7 @@ import bisect
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
@@ -155,6 +156,7 @@ class OutputPane(ScrollView, can_focus=True):
         self._queued_lines = 0
         self._draining = False  # the drain timer runs, or was asked to (under the lock)
         self._finishing = False
+        self._when_finished: list[Callable[[], None]] = []
         self._drain_timer: Timer | None = None
         self._next_redraw = 0.0
         # Output let go before it reached the buffer: (lines, bytes) per stream, reported at the next drain.
@@ -214,12 +216,23 @@ class OutputPane(ScrollView, can_focus=True):
         """Drain everything queued now (UI thread only)."""
         self._drain(budget=None)
 
-    def finish(self) -> None:
+    def finish(self, then: Callable[[], None] | None = None) -> None:
         """The run ended: drain what is queued in steps one after the other rather than at the pace of
         a flood (nothing more will come, so the reading thread needs no room). The last lines show
-        sooner, and a key still waits for one step at worst (UI thread only)."""
+        sooner, and a key still waits for one step at worst. ``then`` runs once everything queued is in
+        the pane, at once if nothing is (UI thread only)."""
         self._finishing = True
-        self._start_draining()
+        if then is not None:
+            self._when_finished.append(then)
+        if self._queue:
+            self._start_draining()
+        else:
+            self._finished()
+
+    def _finished(self) -> None:
+        callbacks, self._when_finished = self._when_finished, []
+        for callback in callbacks:
+            callback()
 
     async def _drain_steps(self) -> None:
         # The drain timer's own task: waiting here holds up no widget's messages.
@@ -229,9 +242,12 @@ class OutputPane(ScrollView, can_focus=True):
             # in. Feed only what the next redraw shows; the run's end feeds the rest.
             return
         self._drain()
-        while self._finishing and self._queue:
+        if not self._finishing:
+            return
+        while self._queue:
             await asyncio.sleep(0)  # the rest of the console runs between two steps
             self._drain()
+        self._finished()
 
     def _drain(self, budget: float | None = DRAIN_SLICE) -> None:
         deadline = None if budget is None else time.perf_counter() + budget

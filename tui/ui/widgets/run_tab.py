@@ -174,7 +174,12 @@ class RunTab(TabPane):
     def _ended(self) -> None:
         if not self.is_attached or not self.query(RunView):
             return  # the tab closed meanwhile
-        self.view.pane.finish()
+        # The header says how it ended once the pane shows all it printed, as an operator reads them.
+        self.view.pane.finish(then=self._show_end)
+
+    def _show_end(self) -> None:
+        if not self.is_attached or not self.query(RunView):
+            return  # the tab closed meanwhile
         self._refresh_info()
         self._ticker.stop()
         for ancestor in self.ancestors:
