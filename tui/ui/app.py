@@ -66,6 +66,10 @@ class ExecdeckApp(App[int]):
                  info_filter: InfoFilter | None = None, watch_interval: float = 1.0,
                  records: str | None = None, no_record: bool = False, access: Access | None = None) -> None:
         super().__init__()
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            # A tab switch slid its underline over ~20 screen updates (140 ms of the UI thread, measured),
+            # each competing with keys and a flooding run: the console shows every change at once.
+            self.animation_level = "none"
         self.entry_paths = entry_paths
         self.load_result: LoadResult = load_entries(entry_paths)
         self.engine = Engine(self.load_result, source="console", access=access)
