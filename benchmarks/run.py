@@ -26,6 +26,9 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "B6A": ("benchmarks.b6_app", "run_b6_app", "whole console, 2,000,000 lines: key p95 < 100 ms (information)"),
     "B7": ("benchmarks.b7_lua", "run_b7", "time ratio <= 1.2"),
     "B7W": ("benchmarks.b7_lua", "run_b7_worker", "the REPL's worker process (information)"),
+    "B9N": ("benchmarks.command_line", "run_b9n", "execdeck run of native true: time ratio <= 2.0"),
+    "B9D": ("benchmarks.command_line", "run_b9d", "execdeck run of a container's true: time ratio <= 1.2"),
+    "B10A": ("benchmarks.scale", "run_b10a", "execdeck check on 5,000 executors: time ratio <= 2.0"),
     "B2P": ("benchmarks.policies", "run_b2p", "B2 under 100 policies in scope: time ratio <= 1.3"),
     "B7P": ("benchmarks.policies", "run_b7p", "B7 under 100 policies in scope: time ratio <= 1.2"),
 }
