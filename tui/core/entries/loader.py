@@ -9,30 +9,38 @@ pure (no global state), so it may run in a worker thread, and reloading is calli
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
+from yaml.events import CollectionEndEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from tui.core.entries.models import Entry, LoadResult, Location, Problem
 from tui.core.entries.validate import validate_document
-from tui.core.policy.load import read_policies
-from tui.core.policy.model import Policy
+from tui.core.policy.model import EXPRESSION_POLICY_KIND, POLICY_KIND, Policy
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
-MAX_FILE_BYTES = 1024 * 1024
-"""Entry files are a few kilobytes; a bigger file is refused unread.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+"""A bigger file is refused unread. 5,000 executors take about half a MiB, so this is room for tens of
+thousands in one file; loading holds the file's node graph, about 35 times its size, for a moment."""
 
-The limit is low because parsing is pure Python (``yaml.SafeLoader``, about 6 s per MiB here): the
-C loader would be ten times faster, but it recurses on the C stack and crashes the whole process
-(SIGSEGV) on a few hundred kilobytes of ``[[[[``, where the pure one raises ``RecursionError``.
+MAX_DEPTH = 100
+"""How deeply collections may nest in an entry file (entries use about six levels).
+
+PyYAML's C loader (``CSafeLoader``, ten times faster than the pure-Python one) builds the node graph by
+recursing on the C stack and crashes the whole process (SIGSEGV) on a few tens of thousands of ``[[[[``;
+validation recurses too. So the depth is bounded before a document reaches it (:func:`_too_deep`).
 """
 
 MAX_ALIAS_EXPANSION = 100_000
 """How many nodes aliases may add once expanded ("billion laughs" adds billions in a few lines)."""
+
+# libyaml when PyYAML was built with it (the wheels are), else the pure-Python loader: same nodes, same marks.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def find_entry_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
@@ -140,10 +148,15 @@ def load_file(path: Path) -> tuple[list[Entry], list[Problem], list[Policy]]:
         return [], problems, []
     try:
         entries, found = validate_document(path, text, root)
-        policies, policy_problems = read_policies(path, root, entries)
+        policies: list[Policy] = []
+        if any(entry.kind in (POLICY_KIND, EXPRESSION_POLICY_KIND) for entry in entries):
+            from tui.core.policy.load import read_policies  # RE2 and the policy rules, only where used
+
+            policies, policy_problems = read_policies(path, root, entries)
+            found += policy_problems
     except RecursionError:
         return [], [Problem(Location(path, 1), "the YAML is nested too deeply")], []
-    problems.extend(found + policy_problems)
+    problems.extend(found)
     problems.sort(key=lambda p: p.location.line)
     return entries, problems, policies
 
@@ -192,7 +205,12 @@ def _too_big(size: int) -> str:
 def _compose(path: Path, text: str, problems: list[Problem]) -> Node | None:
     """The document's node graph (lines kept), or ``None`` after reporting why there is none."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        deep = _too_deep(text)
+        if deep:
+            problems.append(Problem(Location(path, deep), f"the YAML is nested too deeply (more than {MAX_DEPTH} "
+                                    "levels of lists and mappings)", hint="flatten the structure"))
+            return None
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         detail = ", ".join(str(part) for part in (exc.context, exc.problem) if part)
@@ -201,15 +219,12 @@ def _compose(path: Path, text: str, problems: list[Problem]) -> Node | None:
         problems.append(Problem(Location(path, line), f"invalid YAML: {detail}{column}"))
         return None
     except yaml.reader.ReaderError as exc:
-        line = text[: exc.position].count("\n") + 1
-        char = text[exc.position] if 0 <= exc.position < len(text) else "?"
-        message = f"not a YAML text: the character U+{ord(char):04X} is not allowed in YAML"
-        problems.append(Problem(Location(path, line), message))
+        problems.append(_reader_problem(path, text, exc))
         return None
     except yaml.YAMLError as exc:
         problems.append(Problem(Location(path), f"invalid YAML: {exc}"))
         return None
-    except RecursionError:
+    except RecursionError:  # the pure-Python loader, where libyaml is missing
         problems.append(Problem(Location(path, 1), "the YAML is nested too deeply"))
         return None
     if root is None:
@@ -220,6 +235,49 @@ def _compose(path: Path, text: str, problems: list[Problem]) -> Node | None:
         problems.append(Problem(Location(path, refusal[1]), refusal[0], hint="write the values out"))
         return None
     return root
+
+
+def _reader_problem(path: Path, text: str, exc: yaml.reader.ReaderError) -> Problem:
+    """A character YAML does not allow. libyaml gives the offset in the UTF-8 bytes and the code point,
+    the pure-Python reader the offset in the text and the character."""
+    if isinstance(exc.character, int):
+        before = text.encode("utf-8", "surrogatepass")[: exc.position]
+        line, code = before.count(b"\n") + 1, exc.character
+    else:
+        line = text[: exc.position].count("\n") + 1
+        code = ord(exc.character) if exc.character else ord("?")
+    return Problem(Location(path, line), f"not a YAML text: the character U+{code:04X} is not allowed in YAML")
+
+
+def _block_run(length: int) -> re.Pattern[str]:
+    # Searched after a newline rather than at ``^`` in multiline mode: five times faster, the newline
+    # being a literal that the search skips to. The text gets one in front for its first line.
+    return re.compile(rf"\n[ \t?:-]{{{length}}}")
+
+
+def _too_deep(text: str) -> int:
+    """The line where collections nest more than :data:`MAX_DEPTH` deep, or 0.
+
+    A cheap bound first, from counts made in C: a flow collection opens at a ``[`` or ``{``, and each
+    level of block collections starts at a column at least as far right as the one it is in (a sequence
+    may share its mapping's column, nothing else), where only indentation and ``-``, ``?``, ``:`` may
+    stand before it on its line. So the depth is at most the number of brackets plus twice the widest
+    such run at the start of a line. Only a file over that bound is parsed (by libyaml, without building
+    nodes, which does not recurse) to count exactly.
+    """
+    flow = text.count("[") + text.count("{")
+    room = (MAX_DEPTH - flow) // 2 - 1  # the widest run that keeps the bound within MAX_DEPTH
+    if room > 0 and not _block_run(room + 1).search("\n" + text):
+        return 0
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event.start_mark.line + 1 if event.start_mark is not None else 1
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+    return 0
 
 
 class _Recursive(Exception):
