@@ -64,26 +64,41 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only the ``chosen`` subcommand's module is imported for its options, so that
-    ``execdeck run`` never pays for loading the Docker SDK, lupa or Textual."""
+    """The parser. Only the ``chosen`` subcommand gets its options (and only its module is imported for
+    them); the others are listed, bare: building every subcommand's options cost ``execdeck run`` more
+    than its whole run, and their modules would load the Docker SDK, lupa or Textual. Parse the words
+    again with the subcommand found when it is not the one guessed (:func:`main` does)."""
     parser = _Parser(prog="execdeck", description="A terminal console for command executors.")
     add_entries_option(parser, dest="global_entries")
     add_access_options(parser, prefix="global_")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        if importlib.util.find_spec(module_name) is None:
+        if (chosen is None or name == chosen) and importlib.util.find_spec(module_name) is None:
             continue  # a capability not installed in this build
         child = sub.add_parser(name, help=help_text, description=help_text)
+        if name != chosen:
+            continue
         add_entries_option(child)
         add_access_options(child)
         if name in _BUILTIN_OPTIONS:
             _BUILTIN_OPTIONS[name](child)
-        elif name == chosen:
+        else:
             module = importlib.import_module(module_name)
             configure = getattr(module, "configure", None)
             if configure is not None:
                 configure(child)
     return parser
+
+
+def parse_words(words: list[str]) -> argparse.Namespace:
+    """The parsed command line. The subcommand is guessed as the first word that names one; when a
+    path or a value had such a name (``--entries check run ...``), the words are parsed again for the
+    subcommand found."""
+    chosen = next((w for w in words if w in SUBCOMMANDS), None)
+    args, extra = build_parser(chosen).parse_known_args(words)
+    if args.subcommand == chosen and not extra:
+        return args
+    return build_parser(args.subcommand).parse_args(words)  # with its options, or to say what is wrong
 
 
 def describe_error(err: ExecError) -> str:
@@ -99,10 +114,7 @@ def describe_error(err: ExecError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``execdeck`` script. Returns the exit code."""
-    words = list(sys.argv[1:] if argv is None else argv)
-    chosen = next((w for w in words if w in SUBCOMMANDS), None)
-    parser = build_parser(chosen)
-    args = parser.parse_args(words)
+    args = parse_words(list(sys.argv[1:] if argv is None else argv))
     # `--entries` given before the subcommand counts too.
     args.entries = list(args.global_entries) + list(getattr(args, "entries", []))
     name = args.subcommand or "console"
