@@ -11,6 +11,7 @@ import pytest
 
 from tui.core.entries import LoadResult, Location, Problem, find_entry_files, load_entries
 from tui.core.entries import loader as loader_module
+from tui.core.entries.parse import MAX_DEPTH
 from tui.core.executors.docker import DockerSpec
 from tui.core.executors.native import NativeSpec
 
@@ -336,9 +337,9 @@ def test_yaml_nested_too_deeply_is_a_problem(tmp_path: Path) -> None:
     [
         # One line of block sequences, each inside the one before: what crashed the C loader, and just over the bound.
         ("block sequences on one line", 50_000),
-        ("block sequences on one line", loader_module.MAX_DEPTH + 1),
-        ("indented mappings", loader_module.MAX_DEPTH + 1),
-        ("flow mappings", loader_module.MAX_DEPTH + 1),
+        ("block sequences on one line", MAX_DEPTH + 1),
+        ("indented mappings", MAX_DEPTH + 1),
+        ("flow mappings", MAX_DEPTH + 1),
     ],
 )
 def test_a_document_nested_deeper_than_the_bound_is_one_clear_problem(tmp_path: Path, shape: str,
@@ -360,7 +361,7 @@ def test_a_document_nested_deeper_than_the_bound_is_one_clear_problem(tmp_path: 
 
 def test_a_document_nested_as_deep_as_the_bound_loads(tmp_path: Path) -> None:
     # file mapping, entries, the entry, meta, m: four levels, then the rest of the bound in flow lists.
-    inner = loader_module.MAX_DEPTH - 4
+    inner = MAX_DEPTH - 4
     deep = tmp_path / "deep.yaml"
     deep.write_text("namespace: deep\nentries:\n  - name: x\n    kind: note\n    meta:\n"
                     f"      m: {'[' * inner}1{']' * inner}\n")
@@ -378,13 +379,13 @@ def test_many_shallow_flow_collections_load_and_keep_their_lines(tmp_path: Path)
     # More brackets than the depth bound, none deeper than two: the exact count must let them through.
     many = tmp_path / "many.yaml"
     lines = ["namespace: many", "entries:"]
-    for i in range(loader_module.MAX_DEPTH):
+    for i in range(MAX_DEPTH):
         lines.append(f"  - {{name: n{i}, kind: exec.native, command_whitelist: [echo {i}], default_env: {{A: b}}}}")
     many.write_text("\n".join(lines) + "\n")
     result = load_entries([many])
     assert result.problems == ()
-    assert len(result.entries) == loader_module.MAX_DEPTH
-    last, count = result.entries[-1], loader_module.MAX_DEPTH
+    assert len(result.entries) == MAX_DEPTH
+    last, count = result.entries[-1], MAX_DEPTH
     assert last.location.line == 2 + count and last.whitelist == (f"echo {count - 1}",)
 
 

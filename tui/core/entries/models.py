@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from tui.core.policy.model import Policy
@@ -125,3 +125,7 @@ class LoadResult:
             if entry.id == entry_id:
                 return entry
         return None
+
+
+#: What one entry file loads into: its entries, its problems (by line) and its policies.
+FileResult: TypeAlias = "tuple[list[Entry], list[Problem], list[Policy]]"
