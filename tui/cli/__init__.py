@@ -7,10 +7,13 @@ lazily, so ``execdeck run`` never loads Textual. Errors are one line on stderr, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from tui.cli.access import add_access_options, choose, half_set_notice, resolve_access
 from tui.cli.common import Interrupted, add_entries_option, error
@@ -71,7 +74,8 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="execdeck", description="A terminal console for command executors.")
     add_entries_option(parser, dest="global_entries")
     add_access_options(parser, prefix="global_")
-    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
+    # `prog` given: argparse would otherwise build a help formatter to work it out (importing shutil).
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser, prog="execdeck")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         if (chosen is None or name == chosen) and importlib.util.find_spec(module_name) is None:
             continue  # a capability not installed in this build
@@ -113,11 +117,42 @@ def describe_error(err: ExecError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``execdeck`` script. Returns the exit code."""
-    args = parse_words(list(sys.argv[1:] if argv is None else argv))
+    """Run the command line ``argv`` (default: the process's arguments). Returns the exit code."""
+    return _main(list(sys.argv[1:] if argv is None else argv))[1]
+
+
+def script() -> NoReturn:
+    """The ``execdeck`` command: :func:`main`, then the exit.
+
+    A subcommand other than the console leaves with ``os._exit`` once it has returned: by then its runs
+    have ended, its records are closed and its output is written (straight to the descriptors, and
+    ``print``'s buffer is flushed here), and Python's own exit, which clears every module one by one,
+    took a third of a short ``execdeck run``. The console exits the normal way: Textual and the REPL may
+    leave work to it (``atexit``, finalizers).
+    """
+    name, code = _main(sys.argv[1:])
+    if name in _NORMAL_EXIT:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a reader that went away: nothing more to say to it
+            stream.flush()
+    os._exit(code)
+
+
+#: The subcommands that leave through Python's normal exit (see :func:`script`).
+_NORMAL_EXIT = frozenset({"console"})
+
+
+def _main(words: list[str]) -> tuple[str, int]:
+    """The subcommand that ran, and its exit code."""
+    args = parse_words(words)
+    name: str = args.subcommand or "console"
+    return name, _dispatch(name, args)
+
+
+def _dispatch(name: str, args: argparse.Namespace) -> int:
     # `--entries` given before the subcommand counts too.
     args.entries = list(args.global_entries) + list(getattr(args, "entries", []))
-    name = args.subcommand or "console"
     try:
         args.access = resolve_access(args)
     except ValueError as err:
