@@ -73,7 +73,8 @@ def main(argv: list[str]) -> int:
             print(f"{bench_id}: {figures} (target: {target})", flush=True)
         else:
             extra = "".join(f" {k}={result[k]}" for k in ("over_baseline_mib", "key_p95_ms", "check_us",
-                                                              "repeat_check_us", "vs_no_policies") if k in result)
+                                                              "repeat_check_us", "vs_no_policies", "cached_ratio")
+                            if k in result)
             print(f"{bench_id}: ratio={result['ratio']} product={result['product']} {result['unit']} "
                   f"baseline={result['baseline']} {result['unit']}{extra} runs={result['runs']} "
                   f"(target: {target})", flush=True)
