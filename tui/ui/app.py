@@ -113,7 +113,6 @@ class ExecdeckApp(App[int]):
         self.engine.add_listener(self._process_created)
         self.set_interval(self._watch_interval, self._check_entries)
         self._announce_problems()
-        self.probe_all()
         if self._sweep_orphans:
             self.run_worker(lambda: sweep_orphans(self), thread=True, exit_on_error=False, group="upkeep")
         if self._handle_signals:
@@ -129,11 +128,22 @@ class ExecdeckApp(App[int]):
 
     # -- statuses ---------------------------------------------------------------------------------
 
+    def probe(self, entry_ids: Iterable[str]) -> None:
+        """Probe, in the background, those of ``entry_ids`` that have no status yet and are not being probed
+        (one thread each: a dead daemon takes its timeout). The executor list asks for what is on screen:
+        thousands of executors are not all probed at the start."""
+        for entry_id in entry_ids:
+            entry = self.load_result.get(entry_id)
+            if entry_id in self.statuses or entry is None or not entry.is_executor:
+                continue
+            self.statuses[entry_id] = None
+            self.run_worker(lambda e=entry_id: self._probe(e), thread=True, exit_on_error=False, group="probe")
+
     def probe_all(self) -> None:
-        """Probe every executor in the background (one thread each: a dead daemon takes its timeout)."""
-        for entry in self.load_result.executors:
-            self.statuses[entry.id] = None
-            self.run_worker(lambda e=entry.id: self._probe(e), thread=True, exit_on_error=False, group="probe")
+        """Forget every status: the executors on screen are probed again now, the others when they come
+        into view."""
+        self.statuses.clear()
+        self.main.show_entries()
 
     def _probe(self, entry_id: str) -> None:
         try:
@@ -217,7 +227,6 @@ class ExecdeckApp(App[int]):
     def _entries_loaded(self, result: LoadResult) -> None:
         self.load_result = result
         self.engine.reload(result)
-        self.main.show_entries()
         self.probe_all()
         count = len(result.problems)
         self.notify(f"entries reloaded: {len(result.executors)} executors, {count} problem{'s' * (count != 1)}",
