@@ -30,6 +30,14 @@ BENCHMARKS: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], bool] | No
             lambda r: r["key_p95_ms"] < 100 and r["unanswered"] == 0),
     "B7": ("benchmarks.b7_lua", "run_b7", "time ratio <= 1.2", lambda r: r["ratio"] <= 1.2),
     "B7W": ("benchmarks.b7_lua", "run_b7_worker", "the REPL's worker process (information)", None),
+    "B9N": ("benchmarks.command_line", "run_b9n", "execdeck run of native true: time ratio <= 2.0",
+            lambda r: r["ratio"] <= 2.0),
+    "B9D": ("benchmarks.command_line", "run_b9d", "execdeck run of a container's true: time ratio <= 1.2",
+            lambda r: r["ratio"] <= 1.2),
+    "B10A": ("benchmarks.scale", "run_b10a", "execdeck check on 5,000 executors: time ratio <= 2.0",
+             lambda r: r["ratio"] <= 2.0),
+    "B10B": ("benchmarks.scale", "run_b10b", "the console's executor list, 5,000 executors vs 3: time ratio <= 1.5",
+             lambda r: r["ratio"] <= 1.5),
     "B2P": ("benchmarks.policies", "run_b2p", "B2 under 100 policies in scope: time ratio <= 1.3",
             lambda r: r["ratio"] <= 1.3),
     "B7P": ("benchmarks.policies", "run_b7p", "B7 under 100 policies in scope: time ratio <= 1.2",
@@ -80,7 +88,8 @@ def main(argv: list[str]) -> int:
                 print(f"{bench_id}: {figures} {verdict}", flush=True)
             else:
                 extra = "".join(f" {k}={result[k]}" for k in ("over_baseline_mib", "key_p95_ms", "check_us",
-                                                                  "repeat_check_us", "vs_no_policies") if k in result)
+                                                                  "repeat_check_us", "vs_no_policies", "cached_ratio",
+                                                                  "uncached_ratio") if k in result)
                 print(f"{bench_id}: ratio={result['ratio']} product={result['product']} {result['unit']} "
                       f"baseline={result['baseline']} {result['unit']}{extra} runs={result['runs']} {verdict}",
                       flush=True)

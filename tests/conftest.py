@@ -36,13 +36,14 @@ def memory_kind() -> Iterator[MemoryKind]:
 @pytest.fixture(scope="session", autouse=True)
 def _never_in_the_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every execdeck a test starts records its runs (issue 6), keeps REPL history and settings: into
-    folders of this session, never into the user's ~/.local/share or ~/.config. Tests that look at
-    records set EXECDECK_RECORDS themselves (tests/records)."""
+    folders of this session, never into the user's ~/.local/share, ~/.config or ~/.cache (the entries
+    cache). Tests that look at records set EXECDECK_RECORDS themselves (tests/records)."""
     root = tmp_path_factory.mktemp("user")
     wanted = {
         "EXECDECK_RECORDS": str(root / "runs.sqlite3"),
         "XDG_DATA_HOME": str(root / "data"),
         "XDG_CONFIG_HOME": str(root / "config"),
+        "XDG_CACHE_HOME": str(root / "cache"),
     }
     previous = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)

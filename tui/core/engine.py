@@ -10,9 +10,9 @@ kinds never see the engine: it lends them its :attr:`scope`.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,7 +42,8 @@ class Engine:
         self.source = source
         self.buffer_cap = buffer_cap
         #: What the kinds may use of the engine: the instance id, shared resources, clean-ups at the end.
-        self.scope = Scope(instance_id or uuid.uuid4().hex[:12])
+        # Random hex as uuid4 gives, without importing uuid (which loads platform: a command line pays for it).
+        self.scope = Scope(instance_id or os.urandom(6).hex())
         self._lock = threading.Lock()
         self._processes: dict[str, Process] = {}
         self._listeners: list[ProcessListener] = []

@@ -77,7 +77,8 @@ class ExecdeckApp(App[int]):
         self.settings, self._settings_problems = load_settings()
         self.statuses: dict[str, ExecutorStatus | None] = {}
         """The latest status per executor id, as its kind reports it; None until the first one arrives."""
-        self._status_ends: list[Callable[[], None]] = []  # what ends each status followed
+        self._status_ends: dict[str, Callable[[], None]] = {}  # what ends each status followed, by executor
+        self._stale_ends: list[Callable[[], None]] = []  # of an earlier round, ended once the new one follows
         self._status_round = 0  # statuses of an earlier round (before a reload) are stale
         self.history: dict[str, list[str]] = {}
         """Commands typed per executor (no whitelist), for the run dialog's ↑/↓."""
@@ -119,8 +120,7 @@ class ExecdeckApp(App[int]):
         self.watch(self, "theme", self._theme_changed, init=False)
         self.engine.add_listener(self._process_created)
         self.set_interval(self._watch_interval, self._check_entries)
-        self._announce_problems()
-        self.follow_statuses()
+        self._announce_problems()  # statuses: the executor list asks for those on screen (probe)
         if self._sweep_orphans:
             self.run_worker(lambda: sweep_orphans(self), thread=True, exit_on_error=False, group="upkeep")
         if self._handle_signals:
@@ -137,28 +137,46 @@ class ExecdeckApp(App[int]):
     # -- statuses ---------------------------------------------------------------------------------
 
     def follow_statuses(self) -> None:
-        """Follow every executor's status from now on, in place of what was followed before: each kind's
-        status watch (a daemon that comes and goes, an image removed elsewhere, all without a reload), or
-        one probe for a kind without one. Never blocks: the statuses arrive from the kinds' threads."""
-        previous, self._status_ends = self._status_ends, []
+        """Forget every status and follow them again from now on: the executors on screen at once, the others
+        when they come into view (thousands of executors are not all followed at the start). Never blocks."""
+        self._stale_ends.extend(self._status_ends.values())
+        self._status_ends = {}
         self._status_round += 1
-        current = self._status_round
         self.statuses.clear()  # in place: the tree holds this mapping
-        for entry in self.load_result.executors:
-            self.statuses[entry.id] = None
-            try:
-                end = self.engine.watch_status(entry.id, functools.partial(self._status_heard, entry.id, current))
-            except Exception as err:  # noqa: BLE001 - a status that cannot be followed is a status, not a crash
-                self.statuses[entry.id] = ExecutorStatus(False, f"cannot probe: {err}")
+        if self.screen_stack:
+            self.main.show_entries()
+        # What was followed before ends once the new round follows what is on screen (a watcher shared by
+        # both stays connected), or soon anyway when nothing is on screen.
+        self.set_timer(2.0, self._end_stale)
+
+    def probe(self, entry_ids: Iterable[str]) -> None:
+        """Follow the status of those of ``entry_ids`` not followed yet in this round: each kind's status watch
+        (a daemon that comes and goes, an image removed elsewhere, all without a reload), or one probe for a
+        kind without one. The statuses arrive from the kinds' threads."""
+        current = self._status_round
+        for entry_id in entry_ids:
+            entry = self.load_result.get(entry_id)
+            if entry_id in self.statuses or entry is None or not entry.is_executor:
                 continue
-            self._status_ends.append(end)
-        for end in previous:  # after the new ones: a watcher shared by both stays connected
+            self.statuses[entry_id] = None
+            try:
+                end = self.engine.watch_status(entry_id, functools.partial(self._status_heard, entry_id, current))
+            except Exception as err:  # noqa: BLE001 - a status that cannot be followed is a status, not a crash
+                self.statuses[entry_id] = ExecutorStatus(False, f"cannot probe: {err}")
+                continue
+            self._status_ends[entry_id] = end
+        self._end_stale()
+
+    def _end_stale(self) -> None:
+        stale, self._stale_ends = self._stale_ends, []
+        for end in stale:
             end()
 
     def _stop_following(self) -> None:
-        ends, self._status_ends = self._status_ends, []
-        for end in ends:
+        ends, self._status_ends = self._status_ends, {}
+        for end in [*ends.values(), *self._stale_ends]:
             end()
+        self._stale_ends = []
 
     def _status_heard(self, entry_id: str, round_: int, status: ExecutorStatus) -> None:
         # A kind's thread: hand over to the UI thread.
@@ -241,7 +259,6 @@ class ExecdeckApp(App[int]):
     def _entries_loaded(self, result: LoadResult) -> None:
         self.load_result = result
         self.engine.reload(result)
-        self.main.show_entries()
         self.follow_statuses()
         count = len(result.problems)
         self.notify(f"entries reloaded: {len(result.executors)} executors, {count} problem{'s' * (count != 1)}",

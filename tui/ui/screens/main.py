@@ -183,6 +183,10 @@ class MainScreen(Screen[None]):
         self.query_one(ExecutorDetails).show(entry, self.console.statuses.get(entry_id or ""), self._access_of(entry),
                                              actor.id if actor else "")
 
+    @on(ExecutorTree.InView)
+    def _in_view(self, event: ExecutorTree.InView) -> None:
+        self.console.probe(event.ids)
+
     @on(Tree.NodeHighlighted, "#executor-tree")
     def _highlighted(self) -> None:
         self._show_details()
