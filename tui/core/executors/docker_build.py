@@ -24,19 +24,27 @@ from __future__ import annotations
 import io
 import os
 import re
-import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from yaml.nodes import MappingNode, Node
-
-from tui.core.entries.fields import INVALID, Check, describe, did_you_mean, is_null, string_field, string_map
+from tui.core.entries.fields import (
+    INVALID,
+    Check,
+    describe,
+    did_you_mean,
+    is_mapping,
+    is_null,
+    string_field,
+    string_map,
+)
 from tui.core.entries.models import frozen_map
 from tui.core.errors import internal
 
 if TYPE_CHECKING:
+    from yaml.nodes import Node
+
     from tui.core.executors.base import PullProgress, Scope
 
 #: The label on an image built from a recipe; its value names the files it was built from.
@@ -79,7 +87,7 @@ _RECIPE_KEYS = ("dockerfile", "files", "needs")
 def recipe_field(check: Check, name: str, node: Node) -> Any:
     """The checker of the ``build`` field: a mapping with a ``dockerfile`` (required), ``files`` (build
     context name → path, relative to the entry file's folder) and ``needs``."""
-    if not isinstance(node, MappingNode):
+    if not is_mapping(node):
         check.error(node, name, f"must be a mapping (dockerfile, files, needs), not {describe(node)}")
         return INVALID
     pairs = check.pairs(node, name)
@@ -115,6 +123,8 @@ def recipe_field(check: Check, name: str, node: Node) -> Any:
 
 def _context(recipe: BuildRecipe) -> io.BytesIO:
     """The build context: the Dockerfile and the recipe's files (their modes kept), as a tar."""
+    import tarfile  # here: it loads shutil, bz2 and lzma, which a command line that runs nothing pays for
+
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w") as tar:
         dockerfile = recipe.dockerfile.encode()
