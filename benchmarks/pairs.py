@@ -9,12 +9,17 @@ from typing import Any
 
 
 def measure_pairs(product: Callable[[], float], baseline: Callable[[], float],
-                  runs: int) -> tuple[list[float], list[float]]:
-    """``runs`` pairs, product first in each: the figures of each side."""
+                  runs: int, *, alternate: bool = False) -> tuple[list[float], list[float]]:
+    """``runs`` pairs, product first in each (with ``alternate``, first in every other pair only: where
+    the first of two runs is measurably slower, as whole processes are): the figures of each side."""
     products, baselines = [], []
-    for _ in range(runs):
-        products.append(product())
-        baselines.append(baseline())
+    for i in range(runs):
+        if alternate and i % 2:
+            baselines.append(baseline())
+            products.append(product())
+        else:
+            products.append(product())
+            baselines.append(baseline())
     return products, baselines
 
 

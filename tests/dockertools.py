@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ import requests
 from tui.core.labels import PRODUCT_FILTER
 
 MAIN_URL = "unix:///var/run/docker.sock"
+# Podman's own place for its rootful API socket; `.ci/run provision` starts a service there.
+PODMAN_URL = "unix:///run/podman/podman.sock"
 # Short: a daemon that does not answer within this is treated as absent, and no test hangs on one call.
 API_TIMEOUT = 15
 TEST_IMAGE = "execdeck-test/busybox:latest"
@@ -54,6 +57,22 @@ def require_docker() -> bool:
 def main_daemon_url() -> str:
     """The daemon the tests use: `DOCKER_HOST` when set, else the local socket."""
     return os.environ.get("DOCKER_HOST") or MAIN_URL
+
+
+@dataclass(frozen=True)
+class ContainerEngine:
+    """One engine that serves the Docker Engine API: ``name`` (``docker``, ``podman``), the ``url`` an
+    entry's ``host`` names it by, a connected ``client`` and the test ``image`` present there."""
+
+    name: str
+    url: str
+    client: docker.APIClient
+    image: str
+
+
+def podman_url() -> str:
+    """The Podman API service the tests use: `EXECDECK_PODMAN_HOST` when set, else Podman's rootful socket."""
+    return os.environ.get("EXECDECK_PODMAN_HOST") or PODMAN_URL
 
 
 def connect(url: str, timeout: int = API_TIMEOUT) -> docker.APIClient:
@@ -101,17 +120,20 @@ def image_is_current(client: docker.APIClient, image: str = TEST_IMAGE) -> bool:
     return bool(labels.get(DOCKERFILE_LABEL) == dockerfile_hash())
 
 
-def ensure_test_image(client: docker.APIClient, url: str) -> str:
+def ensure_test_image(client: docker.APIClient, url: str, built_on: str = "") -> str:
     """Return TEST_IMAGE, building it with build-images.sh first when it is missing or stale.
 
-    `client` and `url` name the same daemon; the script is pointed at `url` through DOCKER_HOST. Raises
-    DockerUnavailable with the script's output when the build fails (no docker CLI, no static busybox).
+    `client` and `url` name the same daemon; the script is pointed at `url` through DOCKER_HOST. With
+    `built_on`, the image is built on that Docker daemon and copied to `url` (Podman cannot run the
+    Dockerfile's RUN steps here). Raises DockerUnavailable with the script's output when the build fails
+    (no docker CLI, no static busybox).
     """
     if image_is_current(client):
         return TEST_IMAGE
-    env = dict(os.environ, DOCKER_HOST=url)
+    args = ["--copy-to", url] if built_on else []
+    env = dict(os.environ, DOCKER_HOST=built_on or url)
     result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], env=env, capture_output=True, text=True, timeout=300, check=False
+        ["bash", str(BUILD_SCRIPT), *args], env=env, capture_output=True, text=True, timeout=300, check=False
     )
     if result.returncode != 0 or not image_is_current(client):
         raise DockerUnavailable(
@@ -130,6 +152,24 @@ def check_stream(events: Iterable[dict[str, Any]], what: str) -> list[dict[str, 
         if "error" in event or "errorDetail" in event:
             raise RuntimeError(f"{what} failed: {event.get('error') or event.get('errorDetail')}")
     return seen
+
+
+def push_fresh_image(client: docker.APIClient, base: str, repository: str, tag: str = "v1") -> str:
+    """`repository:tag`: `base` plus a layer of random bytes (so a pull really downloads something), pushed
+    to its registry from `client`'s daemon and removed there again. The caller removes it where it pulls it."""
+    maker = client.create_container(base, ["sh", "-c", "head -c 300000 /dev/urandom > /blob"])
+    try:
+        client.start(maker)
+        assert client.wait(maker, timeout=60)["StatusCode"] == 0
+        client.commit(maker, repository=repository, tag=tag)
+    finally:
+        client.remove_container(maker, force=True)
+    image = f"{repository}:{tag}"
+    try:
+        check_stream(client.push(repository, tag=tag, stream=True, decode=True), "push")
+    finally:
+        client.remove_image(image)
+    return image
 
 
 # ---- the leak check ----------------------------------------------------------------------------------
@@ -283,9 +323,23 @@ class SecondDockerd:
         self.bridge = self._make_bridge()
         config = self.root / "daemon.json"
         config.write_text("{}\n")  # not /etc/docker/daemon.json, whose `hosts` would clash with -H
+        self._launch()
+        client = connect(self.unix_url, timeout=5)
+        try:
+            for image in images:
+                data = b"".join(main.get_image(image))
+                check_stream(
+                    client.load_image(data),  # type: ignore[no-untyped-call]
+                    f"loading {image} into the second dockerd",
+                )
+        finally:
+            client.close()
+
+    def _launch(self) -> None:
+        """Start the dockerd process on this daemon's folder and bridge; return once both URLs answer."""
         cmd = [
             "dockerd",
-            f"--config-file={config}",
+            f"--config-file={self.root / 'daemon.json'}",
             f"--data-root={self.root}/data",
             f"--exec-root={self.root}/exec",
             f"--pidfile={self.root}/dockerd.pid",
@@ -298,12 +352,11 @@ class SecondDockerd:
             "--containerd-namespace=execdeck-dockerd2",
             "--containerd-plugins-namespace=execdeck-dockerd2-plugins",
         ]
-        with self.log_path.open("wb") as log:
+        with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         deadline = time.monotonic() + self.START_TIMEOUT
-        clients: list[docker.APIClient] = []
         for url in (self.unix_url, self.tcp_url):
             while True:
                 if self._proc.poll() is not None:
@@ -311,7 +364,7 @@ class SecondDockerd:
                         f"second dockerd exited with {self._proc.returncode}:\n{log_tail(self.log_path)}"
                     )
                 try:
-                    clients.append(connect(url, timeout=5))
+                    connect(url, timeout=5).close()
                     break
                 except DockerUnavailable:
                     if time.monotonic() >= deadline:
@@ -320,17 +373,25 @@ class SecondDockerd:
                             f"{log_tail(self.log_path)}"
                         ) from None
                     time.sleep(0.1)
-        client = clients[0]
-        try:
-            for image in images:
-                data = b"".join(main.get_image(image))
-                check_stream(
-                    client.load_image(data),  # type: ignore[no-untyped-call]
-                    f"loading {image} into the second dockerd",
-                )
-        finally:
-            for c in clients:
-                c.close()
+
+    @property
+    def running(self) -> bool:
+        """True while the dockerd process runs (between `start`/`resume` and `halt`/`stop`)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def halt(self) -> None:
+        """Stop the dockerd process only, as `systemctl stop docker` would: its folder, images and bridge
+        stay, and `resume()` starts it again. Its URLs refuse connections meanwhile."""
+        if self._proc is not None:
+            stop_process(self._proc)
+            self._proc = None
+        # A daemon that died hard leaves its containerd; the next start must not find it.
+        kill_processes_mentioning(str(self.root))
+
+    def resume(self) -> None:
+        """Start the daemon again after `halt()`; returns once both URLs answer."""
+        if not self.running:
+            self._launch()
 
     def _make_bridge(self) -> str:
         # `ip link add` fails when the name exists, which makes it the lock between concurrent sessions:
@@ -424,6 +485,111 @@ class LocalRegistry:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+# ---- an sshd on loopback -----------------------------------------------------------------------------------
+
+
+class LoopbackSshd:
+    """Debian's sshd on 127.0.0.1 with keys and configuration of its own in a temp folder: the system's sshd
+    and ~/.ssh are never touched.
+
+    Every login gets `session_env` (the far end's DOCKER_HOST). The client side is an `ssh` wrapper in
+    `bin_dir` that runs the real one with `-F` pointing at this folder's client configuration: put `bin_dir`
+    first on PATH and `url()` reaches the far end's engine as `ssh://user@127.0.0.1:PORT`. The client
+    configuration also knows three machine names that fail, one way each: `key-refused` (a key sshd does not
+    know), `host-unknown` (a host key nobody knows) and `no-sshd` (a port where nothing listens).
+    `stop()` ends sshd and removes the folder.
+    """
+
+    BINARY = "/usr/sbin/sshd"
+    # openssh-server's privilege separation folder; its service makes it, which .ci/run never starts.
+    PRIVSEP_DIR = Path("/run/sshd")
+    START_TIMEOUT = 30
+
+    def __init__(self, session_env: dict[str, str]) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="execdeck-sshd-"))
+        self.bin_dir = self.root / "bin"
+        self.port = free_port()
+        self.user = os.environ.get("USER") or "root"
+        self.session_env = session_env
+        self.log_path = self.root / "sshd.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, machine: str = "", path: str = "") -> str:
+        """`ssh://user@127.0.0.1:PORT[path]`, or through one of the failing aliases (`machine`)."""
+        return f"ssh://{self.user}@{machine or f'127.0.0.1:{self.port}'}{path}"
+
+    def _keygen(self, name: str) -> Path:
+        key = self.root / name
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)],
+                       check=True, capture_output=True, timeout=30)
+        return key
+
+    def start(self) -> None:
+        """Make the keys and configurations, start sshd, and wait until it answers an ssh login."""
+        host_key, client_key, stranger_key = (self._keygen(name) for name in ("host_key", "client_key", "stranger_key"))
+        (self.root / "authorized_keys").write_bytes(client_key.with_suffix(".pub").read_bytes())
+        (self.root / "known_hosts").write_text(
+            f"[127.0.0.1]:{self.port} {host_key.with_suffix('.pub').read_text()}"
+        )
+        (self.root / "no_known_hosts").write_text("")
+        env = "".join(f"SetEnv {name}={value}\n" for name, value in self.session_env.items())
+        (self.root / "sshd_config").write_text(
+            f"ListenAddress 127.0.0.1:{self.port}\nHostKey {host_key}\nPidFile {self.root}/sshd.pid\n"
+            f"AuthorizedKeysFile {self.root}/authorized_keys\nAllowUsers {self.user}\n"
+            "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+            # StrictModes would refuse keys under /tmp (world-writable); UsePAM needs the system's setup.
+            "PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nLogLevel ERROR\n" + env
+        )
+
+        def host(pattern: str, key: Path, known: str = "known_hosts", port: int = self.port) -> str:
+            return (f"Host {pattern}\n  HostName 127.0.0.1\n  Port {port}\n  User {self.user}\n"
+                    f"  IdentityFile {key}\n  IdentitiesOnly yes\n  UserKnownHostsFile {self.root}/{known}\n"
+                    "  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n")
+
+        (self.root / "ssh_config").write_text(
+            host("key-refused", stranger_key) + host("host-unknown", client_key, known="no_known_hosts")
+            + host("no-sshd", client_key, port=free_port()) + host("127.0.0.1", client_key)
+        )
+        self.bin_dir.mkdir()
+        wrapper = self.bin_dir / "ssh"
+        wrapper.write_text(f'#!/bin/sh\nexec {shutil.which("ssh")} -F {self.root}/ssh_config "$@"\n')
+        wrapper.chmod(0o755)
+        self.PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self._proc = subprocess.Popen(
+                [self.BINARY, "-D", "-e", "-f", str(self.root / "sshd_config")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        proc = self._proc
+
+        def answers() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"sshd exited with {proc.returncode}:\n{log_tail(self.log_path)}")
+            login = subprocess.run([str(wrapper), "-o", "BatchMode=yes", "-p", str(self.port), "127.0.0.1", "true"],
+                                   capture_output=True, timeout=15, check=False)
+            return login.returncode == 0
+
+        poll_until(answers, self.START_TIMEOUT, f"an ssh login to sshd on 127.0.0.1:{self.port}", interval=0.2)
+
+    def ssh_clients(self) -> list[int]:
+        """Pids of ssh client processes still running with this folder's configuration."""
+        return [pid for pid in pids_mentioning(f"{self.root}/ssh_config") if _program(pid) == "ssh"]
+
+    def stop(self) -> None:
+        """Stop sshd (SIGTERM, a deadline, SIGKILL) and remove the folder. Idempotent."""
+        if self._proc is not None:
+            stop_process(self._proc)
+            self._proc = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _program(pid: int) -> str:
+    try:
+        return os.path.basename((Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")[0].decode())
+    except OSError:
+        return ""
+
+
 # ---- a proxy the test can cut ----------------------------------------------------------------------------
 
 
@@ -507,6 +673,12 @@ class DockerProxy:
                     s.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(threading.BrokenBarrierError):
             done.wait()
+
+    @property
+    def open_connections(self) -> int:
+        """The connections through the proxy that are still open (a client's and its upstream socket each)."""
+        with self._lock:
+            return len(self._sockets) // 2
 
     def _forget(self, *socks: socket.socket) -> None:
         with self._lock:

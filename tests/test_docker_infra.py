@@ -1,5 +1,5 @@
-"""The Docker test infrastructure works: the test image under every limit, the second daemon, the loopback
-registry and the cuttable proxy. Every container made here is removed in a `finally`."""
+"""The Docker test infrastructure works: the test image under every limit (on Docker and on Podman), the
+second daemon, the loopback registry and the cuttable proxy. Every container made here is removed in a `finally`."""
 
 from __future__ import annotations
 
@@ -32,12 +32,10 @@ def run_and_capture(client: docker.APIClient, image: str, cmd: list[str], **host
         client.remove_container(container, force=True)
 
 
-def test_the_image_prints_hi_under_every_limit_of_the_spec_at_once(
-    docker_engine: docker.APIClient, test_image: str
-) -> None:
+def test_the_image_prints_hi_under_every_limit_of_the_spec_at_once(container_engine: dt.ContainerEngine) -> None:
     status, out = run_and_capture(
-        docker_engine,
-        test_image,
+        container_engine.client,
+        container_engine.image,
         ["echo", "hi"],
         network_mode="none",
         mem_limit="64m",
@@ -53,9 +51,10 @@ def test_the_image_prints_hi_under_every_limit_of_the_spec_at_once(
     assert (status, out) == (0, b"hi\n")
 
 
-def test_the_image_has_the_tools_the_tests_use(docker_engine: docker.APIClient, test_image: str) -> None:
+def test_the_image_has_the_tools_the_tests_use(container_engine: dt.ContainerEngine) -> None:
     script = "for t in sh cat sleep echo id yes head dd true wc; do command -v $t >/dev/null || echo $t; done"
-    status, out = run_and_capture(docker_engine, test_image, ["sh", "-c", script + "; test -d /tmp && id -u"])
+    status, out = run_and_capture(container_engine.client, container_engine.image,
+                                  ["sh", "-c", script + "; test -d /tmp && id -u"])
     assert (status, out) == (0, b"0\n")
 
 

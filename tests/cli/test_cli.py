@@ -210,3 +210,23 @@ def test_a_burst_of_ctrl_c_ends_execdeck_run(entries: Path) -> None:
         assert_no_group_survives([group])
     finally:
         _end(child, group)
+
+
+def test_a_signal_during_a_held_block_is_raised_when_the_block_ends() -> None:
+    # SIGTERM becomes an exception that may land at any bytecode of the main thread: inside a container's
+    # start it left the container running. `execdeck run` holds it until the start is done.
+    from tui.cli.common import Interrupted, SignalFlag, engine_session
+    from tui.core.entries import LoadResult
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    flag = SignalFlag()
+    steps = []
+    try:
+        with pytest.raises(Interrupted) as caught, engine_session(LoadResult(), on_signal=flag), flag.hold():
+            os.kill(os.getpid(), signal.SIGTERM)  # its handler runs before the next line
+            steps.append("the rest of the block")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert caught.value.signum == signal.SIGTERM
+    assert steps == ["the rest of the block"]

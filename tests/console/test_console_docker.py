@@ -1,4 +1,5 @@
-"""Docker in the console: a missing image is pulled explicitly, with a progress bar, from a local registry."""
+"""Docker in the console: the details say which engine serves an executor (Docker or Podman, and its
+version), and a missing image is pulled explicitly, with a progress bar, from a local registry."""
 
 from __future__ import annotations
 
@@ -14,11 +15,30 @@ import docker
 import pytest
 from textual.widgets import ProgressBar
 
+from tests import dockertools as dt
 from tests.console.conftest import SIZE, ConsoleFactory, ready, wait_until
 from tui.core.executors.base import PULL
 from tui.ui.screens.pull import PullScreen
 
 pytestmark = pytest.mark.docker
+
+
+async def test_the_details_name_the_engine_and_its_version(
+    console: ConsoleFactory, container_engine: dt.ContainerEngine, tmp_path: Path
+) -> None:
+    entries = tmp_path / "docker.yaml"
+    entries.write_text(f'namespace: d\nentries:\n  - name: box\n    kind: exec.docker\n'
+                       f'    image: "{container_engine.image}"\n    host: "{container_engine.url}"\n')
+    version = container_engine.client.version()  # the engine's own word, asked apart
+    product = "Podman" if container_engine.name == "podman" else "Docker"
+    app = console([entries])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        status = app.statuses["d:box"]
+        assert status is not None and status.ready, status
+        assert status.engine == f"{product} {version['Version']} (API {version['ApiVersion']})"
+        shown = str(app.query_one("#details-status").render())
+        assert shown.splitlines()[-1] == f"engine {status.engine}"
 
 
 @pytest.fixture

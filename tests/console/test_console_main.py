@@ -10,6 +10,7 @@ from textual.widgets import Static
 from tests.console.conftest import SIZE, ConsoleFactory, ready, wait_until
 from tui.core.errors import ExecError
 from tui.ui.widgets.executor_list import ExecutorTree
+from tui.ui.widgets.key_footer import KeyFooter
 from tui.ui.widgets.problems_view import ProblemsView
 
 
@@ -103,3 +104,21 @@ async def test_editing_an_entry_file_reloads_it_and_running_processes_keep_their
         with pytest.raises(ExecError, match="command not allowed"):
             app.engine.get("mem:shell").exec("echo hello world")
         process.close(True)
+
+
+async def test_the_footer_shows_the_keys_of_the_tab_in_use_and_a_click_presses_one(console: ConsoleFactory) -> None:
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        footer = app.query_one(KeyFooter)
+        line = lambda: footer.render_line(0).text  # noqa: E731
+        assert line().startswith(" r Run  p Pull image  ^w Close tab  q Quit  f1 Help ")
+        assert line().endswith("▏^p palette ")
+        await pilot.press("l")
+        await wait_until(pilot, lambda: "Cancel/clear" in line(), "the REPL's keys")
+        assert " r Run " not in line()
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: " r Run " in line(), "the executors' keys again")
+        await pilot.click(KeyFooter, offset=(line().index("Pull image"), 0))
+        await wait_until(pilot, lambda: any("nothing to pull" in str(n.message) for n in app._notifications),
+                         "the p key's answer on a native executor")

@@ -9,7 +9,7 @@ import signal
 import threading
 from pathlib import Path
 
-from textual.widgets import Input, OptionList, Static, TextArea
+from textual.widgets import Input, OptionList, Static, TabPane, TextArea
 
 from tests.console.conftest import SIZE, ConsoleFactory, ready, wait_until
 from tui.core.executors.memory import MemoryKind, MemoryRun
@@ -17,6 +17,7 @@ from tui.ui.app import ExecdeckApp
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.run_dialog import RunDialog
 from tui.ui.widgets.executor_list import ExecutorTree
+from tui.ui.widgets.run_header import RunHeader
 from tui.ui.widgets.run_tab import RunTab
 
 
@@ -249,3 +250,44 @@ async def test_quit_with_a_run_going_asks_first_and_leaves_nothing_running(
     assert run_of(tab).signals == [signal.SIGTERM]
     assert app.return_code == 0
     assert not app.engine.processes
+
+
+
+async def test_a_tab_key_takes_the_keys_along_at_once_and_a_late_focus_never_brings_the_run_tab_back(
+    console: ConsoleFactory,
+) -> None:
+    """Keys typed right after a tab key go to the new tab. Left in the hidden run tab, the focus would be
+    handed to a sibling there (the stdin line), and that focus would switch the tabs back; news of a focus
+    in the run tab that reaches the tabs after the switch must not undo it either."""
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tab = await start_in_tab(pilot, app, "app:shell", "cat")
+        await wait_until(pilot, lambda: app.main.tabs.active == tab.id, "the run tab")
+        for into_run_tab in ([], ["i"]):  # from the pane, then from the stdin line
+            await pilot.press(*into_run_tab)
+            app.main.action_show_tab("executors")
+            assert isinstance(app.screen.focused, ExecutorTree), "the keys went along in the same step"
+            tab.post_message(TabPane.Focused(tab))  # late news of the focus the run tab had
+            await pilot.pause()
+            assert app.main.tabs.active == "executors"
+            await pilot.press("left_square_bracket")
+            await wait_until(pilot, lambda: app.main.tabs.active == tab.id, "the run tab again")
+            assert app.screen.focused is tab.view.pane
+        tab.stop()
+
+
+
+async def test_the_header_says_how_a_run_ended_once_the_pane_shows_all_it_printed(console: ConsoleFactory) -> None:
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tab = await start_in_tab(pilot, app, "app:free", "seq 1 50000")
+        header = tab.view.query_one(RunHeader)
+        buffer = tab.view.pane.buffer
+        seen_at_the_end: list[int] = []
+        header.watch(header, "info", lambda info: seen_at_the_end.append(buffer.lines_by_stream["stdout"])
+                     if info.ok is not None else None, init=False)
+        await wait_until(pilot, lambda: seen_at_the_end, "the header to say how the run ended")
+        assert seen_at_the_end[0] == 50000, "every line was in the pane when the header said exited"
+        assert buffer.line(len(buffer) - 1).text == "50000"

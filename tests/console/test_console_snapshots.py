@@ -55,6 +55,15 @@ async def _run_mixed(app: ExecdeckApp, pilot: Pilot[Any]) -> None:
     app.run_command("app:demo", "sh mixed-output.sh")
     await wait_until(pilot, lambda: app.main.run_tabs(), "the run tab")
     tab = app.main.run_tabs()[0]
+    pane = tab.view.pane
+    # The script waits on stdin after each part (stdout and stderr are two pipes): go on once the pane shows it.
+    for shown in (3, 4, 5, 6):
+
+        def part_shown(shown: int = shown) -> bool:
+            return pane.buffer.complete_count >= shown
+
+        await wait_until(pilot, part_shown, f"{shown} lines")
+        tab.process.write_stdin(b"\n")
     await wait_until(pilot, lambda: tab.process.exit_status is not None and app.main.tabs.active == tab.id, "end")
     await wait_until(pilot, lambda: "exit" in str(tab.view.query_one("RunHeader").render()), "the header")
 

@@ -1,6 +1,6 @@
 """The real console under tmux, driven by keys and read from the screen, like an operator would.
 
-Starts ``python -m tui --entries sample_entries`` in a detached tmux session (140 x 45) with HOME and XDG
+Starts ``python -m tui`` on the sample entries in a detached tmux session (140 x 45) with HOME and XDG
 folders of the test's own, runs a whitelisted command of app:shell, evaluates ``1+1`` in the REPL, quits
 (or has its session killed: SIGHUP), and checks that nothing it started is left: no process, no container.
 """
@@ -24,6 +24,7 @@ from tui.core.labels import PRODUCT_FILTER
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "execdeck-test/busybox:latest"
+SAMPLE_IMAGE = "image: busybox:1.36\n"
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -52,7 +53,12 @@ class Console:
         for folder in env.values():
             folder.mkdir(mode=0o700)
         assignments = " ".join(f"{name}={value}" for name, value in env.items())
-        python = f"{sys.executable} -m tui --entries sample_entries"
+        # The samples with the tests' own image in the sandbox (theirs may not be on this machine).
+        samples = (REPO / "sample_entries" / "_index.yaml").read_text()
+        assert SAMPLE_IMAGE in samples
+        entries = tmp / "samples.yaml"
+        entries.write_text(samples.replace(SAMPLE_IMAGE, f"image: {IMAGE}\n"))
+        python = f"{sys.executable} -m tui --entries {entries}"
         command = f"cd {REPO} && exec env {assignments} TERM=xterm-256color {python}"
         subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", "140", "-y", "45", command], check=True)
         # A detached session takes the size of the last client otherwise.

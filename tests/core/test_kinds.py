@@ -9,7 +9,7 @@ import pytest
 from tui.core.engine import Engine
 from tui.core.entries import load_entries
 from tui.core.executors import registry
-from tui.core.executors.base import ORPHAN_SWEEP, PRUNE, PULL, STATUS_PROBE
+from tui.core.executors.base import BUILD, ORPHAN_SWEEP, PRUNE, PULL, STATUS_PROBE, STATUS_WATCH
 from tui.core.executors.memory import MemoryKind, MemorySpec
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -26,7 +26,7 @@ def test_the_built_in_kinds_say_what_they_can_do_beyond_running() -> None:
     native, docker = registry.find("exec.native"), registry.find("exec.docker")
     assert native is not None and docker is not None
     assert native.capabilities == {STATUS_PROBE}
-    assert docker.capabilities == {STATUS_PROBE, PULL, PRUNE, ORPHAN_SWEEP}
+    assert docker.capabilities == {STATUS_PROBE, STATUS_WATCH, PULL, BUILD, PRUNE, ORPHAN_SWEEP}
     assert (native.describe_handle("4242"), docker.describe_handle("0123456789ab")) == (
         "pid 4242", "container 0123456789ab")
     assert native.describe_handle("") == ""

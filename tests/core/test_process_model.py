@@ -289,3 +289,25 @@ def test_stdin_reaches_the_run_and_an_empty_write_ends_it(engine: Engine) -> Non
     with pytest.raises(ExecError, match="stdin is closed"):
         process.write_stdin(b"late\n")
 
+
+
+class _Interrupted(BaseException):
+    """What a signal handler of the command line raises in the thread that is starting a run."""
+
+
+def test_a_start_cut_short_after_the_launch_began_ends_what_it_started(
+        memory_kind: MemoryKind, engine: Engine) -> None:
+    def interrupt(run: MemoryRun) -> None:
+        raise _Interrupted()
+
+    memory_kind.on_launch = interrupt
+    process = engine.get("t:memory").exec("anything")
+    with pytest.raises(_Interrupted):
+        process.start()
+    run = process.backend
+    assert isinstance(run, MemoryRun)
+    assert run.signals == [signal.SIGKILL], "the half-started run was not ended"
+    assert process.wait_done(5), "the process never ended"
+    assert process.start_error is not None and process.start_error.message == "interrupted while starting"
+    engine.shutdown(grace=0.1, wait=1)
+    assert engine.processes == []

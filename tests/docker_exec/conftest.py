@@ -41,9 +41,15 @@ def remove_instance_containers(client: docker.APIClient, instance_id: str) -> No
 
 
 @pytest.fixture
-def make_engine(docker_engine: docker.APIClient) -> Iterator[EngineMaker]:
-    """``make_engine(*entries)``: an engine over these entries; shut down and swept at teardown."""
+def make_engine(docker_engine: docker.APIClient, request: pytest.FixtureRequest) -> Iterator[EngineMaker]:
+    """``make_engine(*entries)``: an engine over these entries; shut down and swept at teardown (on
+    Docker, and on the test's ``container_engine`` when it has one)."""
     engines: list[Engine] = []
+    clients = {id(docker_engine): docker_engine}
+    if "container_engine" in request.fixturenames:
+        # Asked for now, so that it is torn down after this fixture, not before.
+        other = request.getfixturevalue("container_engine").client
+        clients[id(other)] = other
 
     def make(*entries: Entry) -> Engine:
         engine = Engine(LoadResult(entries=tuple(entries)), buffer_cap=1024 * 1024)
@@ -53,15 +59,18 @@ def make_engine(docker_engine: docker.APIClient) -> Iterator[EngineMaker]:
     yield make
     for engine in engines:
         engine.shutdown(grace=1.0)
-        remove_instance_containers(docker_engine, engine.instance_id)
+        for client in clients.values():
+            remove_instance_containers(client, engine.instance_id)
 
 
 @pytest.fixture
-def one_executor(make_engine: EngineMaker, test_image: str) -> Callable[..., Any]:
-    """``one_executor(**fields)``: a fresh docker executor on the test image with these fields."""
+def one_executor(make_engine: EngineMaker, container_engine: dt.ContainerEngine) -> Callable[..., Any]:
+    """``one_executor(**fields)``: a fresh docker executor on the test image with these fields, on each
+    engine in turn (its ``host`` is the engine's URL unless given)."""
 
     def make(**fields: Any) -> Any:
-        entry = docker_entry(fields.pop("image", test_image), **fields)
+        fields.setdefault("host", container_engine.url)
+        entry = docker_entry(fields.pop("image", container_engine.image), **fields)
         return make_engine(entry).get(entry.id)
 
     return make

@@ -1,5 +1,6 @@
-"""Containers that misbehave and an engine under faults (quality.md kinds 5-7), on the real engine: each
-run ends with a clear result, nothing hangs, and nothing of the product is left running."""
+"""Containers that misbehave and an engine under faults (quality.md kinds 5-7), on the real engines
+(Docker's and Podman's where the test holds on both): each run ends with a clear result, nothing hangs, and
+nothing of the product is left running."""
 
 from __future__ import annotations
 
@@ -35,12 +36,19 @@ def test_a_fork_bomb_under_pids_limit_ends_and_the_host_is_fine(one_executor: Ma
     assert b"fork" in read_all(err).lower()  # "can't fork": the limit held
 
 
-def test_a_memory_bomb_under_memory_limit_is_reported_out_of_memory(one_executor: Maker) -> None:
+def test_a_memory_bomb_under_memory_limit_is_reported_out_of_memory(
+    one_executor: Maker, container_engine: dt.ContainerEngine
+) -> None:
     process = one_executor(memory_limit=32 * 1024 * 1024).exec("sh -c 'x=a; while true; do x=$x$x; done'")
     process.start()
     status = process.wait()
-    assert status.oom_killed and status.code == 137
-    assert status.describe() == "killed: out of memory"
+    assert status.code == 137  # the limit held
+    # The run says what the engine knows. Podman 4.3 on cgroup v1 never sets OOMKilled (README): there
+    # the kill is a plain SIGKILL. Docker always knows.
+    known = container_engine.client.inspect_container(process.backend.container_id)["State"]["OOMKilled"]
+    assert status.oom_killed is known
+    if container_engine.name == "docker":
+        assert status.oom_killed and status.describe() == "killed: out of memory"
 
 
 def test_a_write_to_a_read_only_root_fails(one_executor: Maker) -> None:
@@ -49,6 +57,24 @@ def test_a_write_to_a_read_only_root_fails(one_executor: Maker) -> None:
     process.start()
     assert process.wait().code != 0
     assert b"Read-only file system" in read_all(err)
+
+
+def test_a_read_only_root_leaves_no_writable_scratch_place_but_the_entrys_tmpfs(one_executor: Maker) -> None:
+    # Podman mounts writable tmpfs at /tmp, /var/tmp and /run under a read-only root unless told otherwise.
+    script = "for d in /tmp /var/tmp /run /scratch; do touch $d/x 2>/dev/null && echo $d; done; exit 0"
+    process = one_executor(read_only_rootfs=True, tmpfs={"/scratch": "rw,size=1m"}).exec(f"sh -c '{script}'")
+    out = process.open_reader("stdout")
+    process.start()
+    assert process.wait().code == 0
+    assert read_all(out) == b"/scratch\n"
+
+
+def test_no_new_privileges_holds_for_the_program(one_executor: Maker) -> None:
+    process = one_executor(no_new_privileges=True).exec("grep NoNewPrivs /proc/self/status")
+    out = process.open_reader("stdout")
+    process.start()
+    assert process.wait().code == 0
+    assert read_all(out).split() == [b"NoNewPrivs:", b"1"]
 
 
 def test_network_use_under_network_mode_none_fails(one_executor: Maker) -> None:
@@ -85,11 +111,10 @@ def test_a_gibibyte_of_output_streams_through(one_executor: Maker) -> None:
 
 
 def test_the_daemon_going_away_mid_run_ends_the_run_with_a_clear_error(
-    make_engine: Maker, test_image: str, docker_proxy: Callable[[], dt.DockerProxy],
-    docker_engine: docker.APIClient,
+    make_engine: Maker, docker_proxy: Callable[[str], dt.DockerProxy], container_engine: dt.ContainerEngine,
 ) -> None:
-    proxy = docker_proxy()
-    entry = docker_entry(test_image, host=proxy.url, auto_remove=True)
+    proxy = docker_proxy(container_engine.url)
+    entry = docker_entry(container_engine.image, host=proxy.url, auto_remove=True)
     process = make_engine(entry).get(entry.id).exec("sh -c 'echo started; sleep 100'")
     out = process.open_reader("stdout")
     try:
@@ -103,8 +128,9 @@ def test_the_daemon_going_away_mid_run_ends_the_run_with_a_clear_error(
         assert time.monotonic() - began < 15
         assert read_all(out, deadline=10) == b""  # the streams ended too
     finally:
-        left = docker_engine.containers(all=True, filters={"label": f"{LABEL_RUN}={process.run_id}"})
-        dt.remove_containers(docker_engine, (c["Id"] for c in left))
+        client = container_engine.client
+        left = client.containers(all=True, filters={"label": f"{LABEL_RUN}={process.run_id}"})
+        dt.remove_containers(client, (c["Id"] for c in left))
 
 
 @pytest.mark.parametrize("which", ["unix", "tcp"])
@@ -134,21 +160,13 @@ def test_a_remote_host_runs_the_container_on_that_daemon(
 
 def test_pull_fetches_a_missing_image_with_progress_events(
     make_engine: Maker, test_image: str, local_registry: str, docker_engine: docker.APIClient,
+    container_engine: dt.ContainerEngine,
 ) -> None:
-    # A layer of its own (random bytes), so the pull really downloads something.
-    repository = f"{local_registry}/execdeck-test/pulled"
-    maker = docker_engine.create_container(test_image, ["sh", "-c", "head -c 300000 /dev/urandom > /blob"])
+    # Docker pushes it; the engine under test pulls it (Podman reports no sizes: its bar counts layers).
+    image = dt.push_fresh_image(docker_engine, test_image,
+                                f"{local_registry}/execdeck-test/pulled-{container_engine.name}")
     try:
-        docker_engine.start(maker)
-        assert docker_engine.wait(maker, timeout=60)["StatusCode"] == 0
-        docker_engine.commit(maker, repository=repository, tag="v1")
-    finally:
-        docker_engine.remove_container(maker, force=True)
-    image = f"{repository}:v1"
-    try:
-        dt.check_stream(docker_engine.push(repository, tag="v1", stream=True, decode=True), "push")
-        docker_engine.remove_image(image)
-        entry = docker_entry(image)
+        entry = docker_entry(image, host=container_engine.url)
         engine = make_engine(entry)
         executor = engine.get(entry.id)
         assert executor.probe(3).remedy == PULL
@@ -161,16 +179,16 @@ def test_pull_fetches_a_missing_image_with_progress_events(
         assert executor.probe(3).ready
     finally:
         with contextlib.suppress(docker.errors.APIError):
-            docker_engine.remove_image(image)
+            container_engine.client.remove_image(image)
 
 
 def test_pull_of_an_image_the_registry_lacks_fails_with_one_message(
-    make_engine: Maker, local_registry: str,
+    make_engine: Maker, local_registry: str, container_engine: dt.ContainerEngine,
 ) -> None:
     image = f"{local_registry}/execdeck-test/never-pushed:v1"
     engine = make_engine()
-    with pytest.raises(ExecError, match=rf'^pull of "{image}" on .* failed: '):
-        pull_image(image, "", engine.scope, lambda progress: None)
+    with pytest.raises(ExecError, match=rf'^pull of "{image}" on {container_engine.url} failed: '):
+        pull_image(image, container_engine.url, engine.scope, lambda progress: None)
 
 
 def test_a_write_to_stdin_is_cancellable_and_refused_after_the_end(one_executor: Maker) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import docker
 import pytest
 
 from tests import dockertools as dt
@@ -42,24 +41,26 @@ def execdeck(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
 
 @pytest.mark.parametrize(("signum", "auto_remove"), [(signal.SIGTERM, "true"), (signal.SIGHUP, "false")])
 def test_execdeck_run_ended_by_a_signal_leaves_no_container_running(
-    tmp_path: Path, test_image: str, docker_engine: docker.APIClient, signum: int, auto_remove: str,
+    tmp_path: Path, container_engine: dt.ContainerEngine, signum: int, auto_remove: str,
 ) -> None:
+    client = container_engine.client
     name = f"r{secrets.token_hex(4)}"
-    entries = write_entries(tmp_path, name, test_image, auto_remove=auto_remove)
+    entries = write_entries(tmp_path, name, container_engine.image, auto_remove=auto_remove,
+                            host=container_engine.url)
     mine = {"label": f"{LABEL_ENTRY}=t:{name}"}
     cli = execdeck("--entries", str(entries), "run", f"t:{name}", "sleep", "100")
     try:
-        dt.poll_until(lambda: bool(docker_engine.containers(filters=mine)), 30, "the run's container to start")
+        dt.poll_until(lambda: bool(client.containers(filters=mine)), 30, "the run's container to start")
         cli.send_signal(signum)
         cli.wait(30)
-        assert docker_engine.containers(filters=mine) == []
-        left = docker_engine.containers(all=True, filters=mine)
+        assert client.containers(filters=mine) == []
+        left = client.containers(all=True, filters=mine)
         assert left == [] if auto_remove == "true" else [c["State"] for c in left] == ["exited"]
     finally:
         if cli.poll() is None:
             cli.kill()
             cli.wait()
-        dt.remove_containers(docker_engine, (c["Id"] for c in docker_engine.containers(all=True, filters=mine)))
+        dt.remove_containers(client, (c["Id"] for c in client.containers(all=True, filters=mine)))
 
 
 def test_execdeck_list_shows_docker_status_without_waiting_on_an_unreachable_host(
@@ -108,10 +109,11 @@ def test_prune_says_so_when_a_host_is_unreachable() -> None:
 
 
 def test_find_orphans_finds_running_containers_of_gone_instances_only(
-    make_engine: Maker, test_image: str, docker_engine: docker.APIClient,
+    make_engine: Maker, container_engine: dt.ContainerEngine,
 ) -> None:
+    client, test_image = container_engine.client, container_engine.image
     # A live engine's running container is not an orphan.
-    entry = docker_entry(test_image)
+    entry = docker_entry(test_image, host=container_engine.url)
     live = make_engine(entry).get(entry.id).exec("sleep 100")
     live.start()
     # A "crashed" instance: its record names a pid that is gone.
@@ -120,20 +122,20 @@ def test_find_orphans_finds_running_containers_of_gone_instances_only(
     dead.wait()
     record = instances_dir() / f"{gone_instance}.pid"
     record.write_text(f"{dead.pid} 1\n")
-    orphan = docker_engine.create_container(
+    orphan = client.create_container(
         test_image, ["sleep", "100"], labels=container_labels("t:orphan", gone_instance, "run"),
-        host_config=docker_engine.create_host_config(init=True),
+        host_config=client.create_host_config(init=True),
     )
     try:
-        docker_engine.start(orphan)
-        found = {c["Id"] for c in find_orphans(docker_engine)}
+        client.start(orphan)
+        found = {c["Id"] for c in find_orphans(client)}
         assert orphan["Id"] in found
         assert live.backend.container_id not in found
-        killed = kill_orphans(docker_engine, [c for c in find_orphans(docker_engine) if c["Id"] == orphan["Id"]])
+        killed = kill_orphans(client, [c for c in find_orphans(client) if c["Id"] == orphan["Id"]])
         assert [c["Id"] for c in killed] == [orphan["Id"]]
-        assert docker_engine.inspect_container(orphan)["State"]["Running"] is False
+        assert client.inspect_container(orphan)["State"]["Running"] is False
     finally:
         record.unlink(missing_ok=True)
-        docker_engine.remove_container(orphan, force=True)
+        client.remove_container(orphan, force=True)
     assert os.path.exists(instances_dir() / f"{live.backend.labels['execdeck.instance']}.pid")
     assert LABEL_RUN in live.backend.labels

@@ -11,6 +11,7 @@ import pytest
 
 from tui.core.entries import LoadResult, Location, Problem, find_entry_files, load_entries
 from tui.core.entries import loader as loader_module
+from tui.core.entries.parse import MAX_DEPTH
 from tui.core.executors.docker import DockerSpec
 from tui.core.executors.native import NativeSpec
 
@@ -315,11 +316,86 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
     assert "too big" in problem.message and problem.location.path == huge
 
 
+def test_a_file_over_the_old_one_mib_cap_loads(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    padding = "# " + "x" * 78 + "\n"
+    big.write_text((FIXTURES / "good.yaml").read_text() + padding * (2 * 1024 * 1024 // len(padding)))
+    result = load_entries([big])
+    assert result.problems == () and [e.id for e in result.entries] == ["good:shell", "good:box"]
+
+
 def test_yaml_nested_too_deeply_is_a_problem(tmp_path: Path) -> None:
     deep = tmp_path / "deep.yaml"
     deep.write_text("namespace: deep\nentries: " + "[" * 50_000 + "]" * 50_000 + "\n")
     problem = only_problem(load_entries([deep]))
     assert "nested too deeply" in problem.message
+    assert problem.location == Location(deep, 2)
+
+
+@pytest.mark.parametrize(
+    ("shape", "levels"),
+    [
+        # One line of block sequences, each inside the one before: what crashed the C loader, and just over the bound.
+        ("block sequences on one line", 50_000),
+        ("block sequences on one line", MAX_DEPTH + 1),
+        ("indented mappings", MAX_DEPTH + 1),
+        ("flow mappings", MAX_DEPTH + 1),
+    ],
+)
+def test_a_document_nested_deeper_than_the_bound_is_one_clear_problem(tmp_path: Path, shape: str,
+                                                                       levels: int) -> None:
+    deep = tmp_path / "deep.yaml"
+    margin = " " * 8  # under `m:`
+    if shape == "block sequences on one line":
+        body = margin + "- " * levels + "x"
+    elif shape == "indented mappings":
+        body = "".join(f"{margin}{'  ' * i}k{i}:\n" for i in range(levels)) + margin + "  " * levels + "x"
+    else:
+        body = margin + "{a: " * levels + "x" + "}" * levels
+    # The file's mapping is level 1, so the body's levels start at 2: the bound is passed inside it.
+    deep.write_text(f"namespace: deep\nentries:\n  - name: x\n    kind: note\n    meta:\n      m:\n{body}\n")
+    problem = only_problem(load_entries([deep]))
+    assert problem.severity == "error" and "nested too deeply" in problem.message
+    assert problem.location.path == deep and problem.location.line >= 7
+
+
+def test_a_document_nested_as_deep_as_the_bound_loads(tmp_path: Path) -> None:
+    # file mapping, entries, the entry, meta, m: four levels, then the rest of the bound in flow lists.
+    inner = MAX_DEPTH - 4
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("namespace: deep\nentries:\n  - name: x\n    kind: note\n    meta:\n"
+                    f"      m: {'[' * inner}1{']' * inner}\n")
+    result = load_entries([deep])
+    assert result.problems == ()
+    entry = result.get("deep:x")
+    assert entry is not None
+    value = entry.meta["m"]
+    for _ in range(inner - 1):
+        value = value[0]
+    assert value == [1]
+
+
+def test_many_shallow_flow_collections_load_and_keep_their_lines(tmp_path: Path) -> None:
+    # More brackets than the depth bound, none deeper than two: the exact count must let them through.
+    many = tmp_path / "many.yaml"
+    lines = ["namespace: many", "entries:"]
+    for i in range(MAX_DEPTH):
+        lines.append(f"  - {{name: n{i}, kind: exec.native, command_whitelist: [echo {i}], default_env: {{A: b}}}}")
+    many.write_text("\n".join(lines) + "\n")
+    result = load_entries([many])
+    assert result.problems == ()
+    assert len(result.entries) == MAX_DEPTH
+    last, count = result.entries[-1], MAX_DEPTH
+    assert last.location.line == 2 + count and last.whitelist == (f"echo {count - 1}",)
+
+
+def test_a_character_yaml_refuses_is_reported_on_its_line_after_other_scripts(tmp_path: Path) -> None:
+    # The C reader counts UTF-8 bytes: the line must still be the right one after multi-byte characters.
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("namespace: été\nmeta: {note: 日本語}\nentries:\n  - name: \x07\n")
+    problem = only_problem(load_entries([odd]))
+    assert problem.location == Location(odd, 4)
+    assert "U+0007" in problem.message
 
 
 def test_a_good_file_still_loads_beside_broken_ones() -> None:
@@ -399,3 +475,30 @@ def test_every_problem_of_every_fixture_names_a_file_and_a_line(fixture: str) ->
         assert problem.location.path == FIXTURES / fixture
         assert problem.location.line >= 1, problem.format()
         assert problem.severity in ("error", "warning")
+
+
+# ---- a docker entry's build recipe ------------------------------------------------------------------
+
+
+def test_a_build_recipe_loads_with_its_files_made_absolute_from_the_entry_files_folder() -> None:
+    box = load("build_recipe.yaml").get("app:box")
+    assert box is not None and isinstance(box.spec, DockerSpec) and box.spec.build is not None
+    recipe = box.spec.build
+    assert recipe.dockerfile == "FROM scratch\nCOPY busybox /bin/busybox\n"
+    assert dict(recipe.files) == {"bin/tool": str(FIXTURES / "tools" / "tool"), "busybox": "/bin/busybox"}
+    assert recipe.needs == "install busybox-static"
+    assert recipe.missing() == f"{FIXTURES / 'tools' / 'tool'} is missing: install busybox-static"
+    assert str(recipe) == f"Dockerfile, bin/tool ← {FIXTURES / 'tools' / 'tool'}, busybox ← /bin/busybox"
+
+
+def test_a_bad_build_recipe_is_a_problem_of_its_entry_and_a_misspelt_key_a_warning() -> None:
+    result = load("build_recipe_wrong.yaml")
+    assert [p.format().removeprefix(f"{FIXTURES / 'build_recipe_wrong.yaml'}:") for p in result.problems] == [
+        "7: app:no_dockerfile.build: needs a dockerfile: the Dockerfile's text "
+        '(e.g. dockerfile: "FROM scratch\\nCOPY app /app")',
+        '13: app:outside.build: "../busybox" must be a name inside the build context '
+        "(a relative path without '..', e.g. busybox)",
+        "17: app:not_a_map.build: must be a mapping (dockerfile, files, needs), not a string",
+        "23: app:misspelt.build: unknown key 'need' in build (ignored) (did you mean 'needs'?)",
+    ]
+    assert [e.id for e in result.executors] == ["app:misspelt"]

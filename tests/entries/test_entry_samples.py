@@ -28,11 +28,20 @@ def test_the_sample_sandbox_is_locked_down() -> None:
     sandbox = load_entries([REPO / "sample_entries"]).get("app:sandbox")
     assert sandbox is not None and isinstance(sandbox.spec, DockerSpec)
     spec = sandbox.spec
-    assert spec.image == "execdeck-test/busybox:latest"
+    assert spec.image == "busybox:1.36", "a small public image, pinned"
     assert spec.network_mode == "none" and spec.cap_drop == ("ALL",)
     assert spec.read_only_rootfs and spec.no_new_privileges and spec.auto_remove
     assert (spec.memory_limit, spec.cpu_quota, spec.pids_limit) == (67108864, 50000, 64)
     assert spec.command_whitelist
+
+
+def test_the_sample_sandbox_can_be_built_here_from_debians_static_busybox_where_no_registry_answers() -> None:
+    sandbox = load_entries([REPO / "sample_entries"]).get("app:sandbox")
+    assert sandbox is not None and isinstance(sandbox.spec, DockerSpec) and sandbox.spec.build is not None
+    recipe = sandbox.spec.build
+    assert dict(recipe.files) == {"busybox": "/bin/busybox"}
+    assert recipe.dockerfile.startswith("FROM scratch\nCOPY busybox /bin/busybox\n")
+    assert "busybox-static" in recipe.needs
 
 
 def test_the_sample_shell_has_a_whitelist_and_the_free_shell_has_none() -> None:

@@ -70,6 +70,29 @@ def test_cursor_moves_clears_and_osc_are_stripped_and_colours_kept() -> None:
     assert line.plain == "red moved end"
 
 
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        # Colours alone: every line as it came.
+        ([b"\x1b[32mok\x1b[0m one\nplain two\n"], ["\x1b[32mok\x1b[0m one", "plain two"]),
+        # A line with a bell, or with a cursor move, among coloured ones: that line cleaned, colours kept.
+        ([b"\x1b[1mbold\x1b[0m\nring\x07\n"], ["\x1b[1mbold\x1b[0m", "ring\u2407"]),
+        ([b"\x1b[1mbold\x1b[0m\n\x1b[2Kerased\n"], ["\x1b[1mbold\x1b[0m", "erased"]),
+        # The control byte came in an earlier chunk, in the partial line.
+        ([b"tab\x08", b"bed\n\x1b[31mred\x1b[0m\n"], ["tab\u2408bed", "\x1b[31mred\x1b[0m"]),
+        # A colour split across chunks stays one colour.
+        ([b"a\n\x1b[3", b"1mred\x1b[0m\n"], ["a", "\x1b[31mred\x1b[0m"]),
+    ],
+)
+def test_coloured_chunks_keep_their_colours_and_anything_else_is_cleaned_per_line(
+    chunks: list[bytes], expected: list[str],
+) -> None:
+    buffer = OutputBuffer()
+    for chunk in chunks:
+        buffer.feed("stdout", chunk)
+    assert [buffer.line(i).text for i in range(len(buffer))] == expected
+
+
 def test_binary_bytes_become_visible_and_never_raise() -> None:
     buffer = OutputBuffer()
     # Every byte but the two that end or rewind a line (newline, carriage return).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -148,3 +149,24 @@ async def test_dropped_lines_are_reported() -> None:
         await feed(app, pilot, 80)
         assert app.pane.status.dropped == 30
         assert "30 older dropped" in str(app.view.query_one("PaneStatusLine").render())
+
+
+async def test_output_after_a_quiet_spell_still_arrives_and_the_end_of_a_run_drains_the_rest() -> None:
+    """The drain sleeps while nothing is queued and wakes on the next chunk; once the run ended, what is
+    still queued comes in without waiting for the pace of a flood."""
+    app = RunViewApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.pane.append("stdout", b"first\n")
+        deadline = time.monotonic() + 10
+        while len(app.pane.buffer) < 1:
+            assert time.monotonic() < deadline, "timed out waiting for the first line"
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)  # nothing queued: the drain is asleep
+        app.pane.append("stdout", b"".join(b"line %d\n" % i for i in range(60_000)))
+        app.pane.finish()
+        deadline = time.monotonic() + 30
+        while len(app.pane.buffer) < 60_001:
+            assert time.monotonic() < deadline, "timed out waiting for the 60,000 lines"
+            await pilot.pause(0.02)
+        assert app.pane.buffer.line(60_000).text == "line 59999"
+        assert app.pane.status.rows == 60_001, "the pane was redrawn with the last of them"

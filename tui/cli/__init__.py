@@ -7,10 +7,13 @@ lazily, so ``execdeck run`` never loads Textual. Errors are one line on stderr, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from tui.cli.access import add_access_options, choose, half_set_notice, resolve_access
 from tui.cli.common import Interrupted, add_entries_option, error
@@ -57,7 +60,31 @@ _BUILTIN_OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
 }
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal's width: left to find it, it imports shutil (and with it
+    bz2 and lzma) for every option added, whether help is printed or not."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``, written out: ``$COLUMNS``, else the terminal's, else 80."""
+    with contextlib.suppress(KeyError, ValueError):
+        if (columns := int(os.environ["COLUMNS"])) > 0:
+            return columns
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        if (columns := os.get_terminal_size(sys.__stdout__.fileno()).columns) > 0:  # type: ignore[union-attr]
+            return columns
+    return 80
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         error(message)
@@ -65,26 +92,42 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only the ``chosen`` subcommand's module is imported for its options, so that
-    ``execdeck run`` never pays for loading the Docker SDK, lupa or Textual."""
+    """The parser. Only the ``chosen`` subcommand gets its options (and only its module is imported for
+    them); the others are listed, bare: building every subcommand's options cost ``execdeck run`` more
+    than its whole run, and their modules would load the Docker SDK, lupa or Textual. Parse the words
+    again with the subcommand found when it is not the one guessed (:func:`main` does)."""
     parser = _Parser(prog="execdeck", description="A terminal console for command executors.")
     add_entries_option(parser, dest="global_entries")
     add_access_options(parser, prefix="global_")
-    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
+    # `prog` given: argparse would otherwise build a help formatter to work it out (importing shutil).
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser, prog="execdeck")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        if importlib.util.find_spec(module_name) is None:
+        if (chosen is None or name == chosen) and importlib.util.find_spec(module_name) is None:
             continue  # a capability not installed in this build
         child = sub.add_parser(name, help=help_text, description=help_text)
+        if name != chosen:
+            continue
         add_entries_option(child)
         add_access_options(child)
         if name in _BUILTIN_OPTIONS:
             _BUILTIN_OPTIONS[name](child)
-        elif name == chosen:
+        else:
             module = importlib.import_module(module_name)
             configure = getattr(module, "configure", None)
             if configure is not None:
                 configure(child)
     return parser
+
+
+def parse_words(words: list[str]) -> argparse.Namespace:
+    """The parsed command line. The subcommand is guessed as the first word that names one; when a
+    path or a value had such a name (``--entries check run ...``), the words are parsed again for the
+    subcommand found."""
+    chosen = next((w for w in words if w in SUBCOMMANDS), None)
+    args, extra = build_parser(chosen).parse_known_args(words)
+    if args.subcommand == chosen and not extra:
+        return args
+    return build_parser(args.subcommand).parse_args(words)  # with its options, or to say what is wrong
 
 
 def describe_error(err: ExecError) -> str:
@@ -99,14 +142,42 @@ def describe_error(err: ExecError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``execdeck`` script. Returns the exit code."""
-    words = list(sys.argv[1:] if argv is None else argv)
-    chosen = next((w for w in words if w in SUBCOMMANDS), None)
-    parser = build_parser(chosen)
-    args = parser.parse_args(words)
+    """Run the command line ``argv`` (default: the process's arguments). Returns the exit code."""
+    return _main(list(sys.argv[1:] if argv is None else argv))[1]
+
+
+def script() -> NoReturn:
+    """The ``execdeck`` command: :func:`main`, then the exit.
+
+    A subcommand other than the console leaves with ``os._exit`` once it has returned: by then its runs
+    have ended, its records are closed and its output is written (straight to the descriptors, and
+    ``print``'s buffer is flushed here), and Python's own exit, which clears every module one by one,
+    took a third of a short ``execdeck run``. The console exits the normal way: Textual and the REPL may
+    leave work to it (``atexit``, finalizers).
+    """
+    name, code = _main(sys.argv[1:])
+    if name in _NORMAL_EXIT:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a reader that went away: nothing more to say to it
+            stream.flush()
+    os._exit(code)
+
+
+#: The subcommands that leave through Python's normal exit (see :func:`script`).
+_NORMAL_EXIT = frozenset({"console"})
+
+
+def _main(words: list[str]) -> tuple[str, int]:
+    """The subcommand that ran, and its exit code."""
+    args = parse_words(words)
+    name: str = args.subcommand or "console"
+    return name, _dispatch(name, args)
+
+
+def _dispatch(name: str, args: argparse.Namespace) -> int:
     # `--entries` given before the subcommand counts too.
     args.entries = list(args.global_entries) + list(getattr(args, "entries", []))
-    name = args.subcommand or "console"
     try:
         args.access = resolve_access(args)
     except ValueError as err:

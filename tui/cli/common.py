@@ -26,6 +26,8 @@ class SignalFlag:
     def __init__(self) -> None:
         self._set = False
         self.signum = 0
+        self.holding = False
+        self.held = 0
 
     def set(self, signum: int = 0) -> None:
         if not self._set:
@@ -34,6 +36,21 @@ class SignalFlag:
 
     def is_set(self) -> bool:
         return self._set
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Within the block, a signal that would raise :class:`Interrupted` is held and raised when the
+        block ends (unless it ends with an exception of its own). Such an exception can land at any
+        bytecode of the main thread: inside a container's start it left the container running, inside
+        ``threading.Thread.start`` it broke Python's own bookkeeping of threads. Hold only what ends by
+        itself in bounded time."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.held:
+            raise Interrupted(self.held)
 
 
 class Interrupted(Exception):
@@ -97,6 +114,9 @@ def engine_session(
             if every_signal:
                 return
         raised.append(signum)
+        if on_signal is not None and on_signal.holding:
+            on_signal.held = signum  # raised when the held block ends
+            return
         raise Interrupted(signum)
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

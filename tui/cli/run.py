@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         # On the copy's thread, at once: the command may be blocked writing, never reaching our loop.
         stop_watching = STDOUT.when_gone(lambda: process.signal_all(signal.SIGPIPE))
         try:
-            process.start()
+            with interrupted.hold():  # a start is bounded, and must not be cut in the middle
+                process.start()
             status = _wait(process, interrupted)
         except BaseException:
             for copy in copies:

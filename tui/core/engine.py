@@ -10,16 +10,16 @@ kinds never see the engine: it lends them its :attr:`scope`.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from tui.core.entries.models import Entry, LoadResult
 from tui.core.errors import internal, invalid
 from tui.core.executors import registry
-from tui.core.executors.base import Executor, ExecutorStatus, Scope
+from tui.core.executors.base import Executor, ExecutorStatus, Scope, StatusListener
 from tui.core.policy import EXEC_GET, EXEC_RUN, Access, Gate
 from tui.core.process import KILL_GRACE, Process, finish_off
 from tui.core.streams import DEFAULT_CAP
@@ -42,7 +42,8 @@ class Engine:
         self.source = source
         self.buffer_cap = buffer_cap
         #: What the kinds may use of the engine: the instance id, shared resources, clean-ups at the end.
-        self.scope = Scope(instance_id or uuid.uuid4().hex[:12])
+        # Random hex as uuid4 gives, without importing uuid (which loads platform: a command line pays for it).
+        self.scope = Scope(instance_id or os.urandom(6).hex())
         self._lock = threading.Lock()
         self._processes: dict[str, Process] = {}
         self._listeners: list[ProcessListener] = []
@@ -83,6 +84,12 @@ class Engine:
         """The status of an executor, whoever the actor is: a status is the console's own business, not
         an acquisition. Raises ExecError ``resource not found`` as :meth:`get` does."""
         return self._handle(entry_id, self.load.get(entry_id)).probe(timeout)
+
+    def watch_status(self, entry_id: str, on_status: StatusListener) -> Callable[[], None]:
+        """Follow the status of an executor (whoever the actor is, as :meth:`probe`): ``on_status`` hears
+        it on another thread once known, then at every change, until the returned function is called or
+        the engine shuts down. Never blocks. Raises ExecError ``resource not found`` as :meth:`get` does."""
+        return self._handle(entry_id, self.load.get(entry_id)).watch(on_status)
 
     def _handle(self, entry_id: str, entry: Entry | None) -> Executor:
         kind = registry.find(entry.kind) if entry is not None and entry.spec is not None else None

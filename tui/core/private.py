@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import threading
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -42,16 +43,16 @@ def create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-def write_private(path: Path, data: str) -> None:
-    """Write ``data`` (UTF-8) to ``path`` atomically, mode 0600: a temporary file renamed over it, so a
-    crash never leaves half a file. Raises ``OSError``."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically, mode 0600: a temporary file renamed over it,
+    so a crash never leaves half a file. Raises ``OSError``."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb") as handle:
             fd = -1
-            handle.write(data)
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(temporary, path)
     except BaseException:
         if fd >= 0:

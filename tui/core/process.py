@@ -484,6 +484,17 @@ class Process:
                 self._output.end_all()
                 self._finish(ExitStatus(code=None, error=err.message), run_callbacks=True)
                 raise
+            except BaseException:
+                # Cut short from outside: a signal handler of the command line raises in this thread,
+                # possibly after the launch got as far as starting something. Nobody would ever see
+                # or end that run (it has no start time), so it is ended here and the start fails.
+                interrupted = internal("interrupted while starting")
+                self._start_failed = interrupted
+                with contextlib.suppress(Exception):
+                    self.backend.terminate(True)
+                self._output.end_all()
+                self._finish(ExitStatus(code=None, error=interrupted.message), run_callbacks=True)
+                raise
             self.started_at = time.time()
         self.backend.monitor(self._on_exit)
         if self.spec.timeout is not None and self.spec.timeout > 0:

@@ -13,10 +13,11 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import functools
 import os
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -68,13 +69,20 @@ class ExecdeckApp(App[int]):
                  records: str | None = None, no_record: bool = False, access: Access | None = None,
                  instance_id: str | None = None) -> None:
         super().__init__()
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            # A tab switch slid its underline over ~20 screen updates (140 ms of the UI thread, measured),
+            # each competing with keys and a flooding run: the console shows every change at once.
+            self.animation_level = "none"
         self.entry_paths = entry_paths
         self.load_result: LoadResult = load_entries(entry_paths)
         self.engine = Engine(self.load_result, source="console", access=access, instance_id=instance_id)
         self.recorder = attach_recorder(self.engine, source="console", path=records, disabled=no_record)
         self.settings, self._settings_problems = load_settings()
         self.statuses: dict[str, ExecutorStatus | None] = {}
-        """Last probe result per executor id; None while a probe runs."""
+        """The latest status per executor id, as its kind reports it; None until the first one arrives."""
+        self._status_ends: dict[str, Callable[[], None]] = {}  # what ends each status followed, by executor
+        self._stale_ends: list[Callable[[], None]] = []  # of an earlier round, ended once the new one follows
+        self._status_round = 0  # statuses of an earlier round (before a reload) are stale
         self.history: dict[str, list[str]] = {}
         """Commands typed per executor (no whitelist), for the run dialog's ↑/↓."""
         self.info_filter = info_filter
@@ -115,8 +123,7 @@ class ExecdeckApp(App[int]):
         self.watch(self, "theme", self._theme_changed, init=False)
         self.engine.add_listener(self._process_created)
         self.set_interval(self._watch_interval, self._check_entries)
-        self._announce_problems()
-        self.probe_all()
+        self._announce_problems()  # statuses: the executor list asks for those on screen (probe)
         if self._sweep_orphans:
             self.run_worker(lambda: sweep_orphans(self), thread=True, exit_on_error=False, group="upkeep")
         if self._handle_signals:
@@ -132,20 +139,55 @@ class ExecdeckApp(App[int]):
 
     # -- statuses ---------------------------------------------------------------------------------
 
-    def probe_all(self) -> None:
-        """Probe every executor in the background (one thread each: a dead daemon takes its timeout)."""
-        for entry in self.load_result.executors:
-            self.statuses[entry.id] = None
-            self.run_worker(lambda e=entry.id: self._probe(e), thread=True, exit_on_error=False, group="probe")
+    def follow_statuses(self) -> None:
+        """Forget every status and follow them again from now on: the executors on screen at once, the others
+        when they come into view (thousands of executors are not all followed at the start). Never blocks."""
+        self._stale_ends.extend(self._status_ends.values())
+        self._status_ends = {}
+        self._status_round += 1
+        self.statuses.clear()  # in place: the tree holds this mapping
+        if self.screen_stack:
+            self.main.show_entries()
+        # What was followed before ends once the new round follows what is on screen (a watcher shared by
+        # both stays connected), or soon anyway when nothing is on screen.
+        self.set_timer(2.0, self._end_stale)
 
-    def _probe(self, entry_id: str) -> None:
-        try:
-            status = self.engine.probe(entry_id, timeout=2.0)
-        except Exception as err:  # noqa: BLE001 - a failed probe is a status, not a crash
-            status = ExecutorStatus(False, f"cannot probe: {err}")
-        post_call(self, self._set_status, entry_id, status)
+    def probe(self, entry_ids: Iterable[str]) -> None:
+        """Follow the status of those of ``entry_ids`` not followed yet in this round: each kind's status watch
+        (a daemon that comes and goes, an image removed elsewhere, all without a reload), or one probe for a
+        kind without one. The statuses arrive from the kinds' threads."""
+        current = self._status_round
+        for entry_id in entry_ids:
+            entry = self.load_result.get(entry_id)
+            if entry_id in self.statuses or entry is None or not entry.is_executor:
+                continue
+            self.statuses[entry_id] = None
+            try:
+                end = self.engine.watch_status(entry_id, functools.partial(self._status_heard, entry_id, current))
+            except Exception as err:  # noqa: BLE001 - a status that cannot be followed is a status, not a crash
+                self.statuses[entry_id] = ExecutorStatus(False, f"cannot probe: {err}")
+                continue
+            self._status_ends[entry_id] = end
+        self._end_stale()
 
-    def _set_status(self, entry_id: str, status: ExecutorStatus) -> None:
+    def _end_stale(self) -> None:
+        stale, self._stale_ends = self._stale_ends, []
+        for end in stale:
+            end()
+
+    def _stop_following(self) -> None:
+        ends, self._status_ends = self._status_ends, {}
+        for end in [*ends.values(), *self._stale_ends]:
+            end()
+        self._stale_ends = []
+
+    def _status_heard(self, entry_id: str, round_: int, status: ExecutorStatus) -> None:
+        # A kind's thread: hand over to the UI thread.
+        post_call(self, self._set_status, entry_id, round_, status)
+
+    def _set_status(self, entry_id: str, round_: int, status: ExecutorStatus) -> None:
+        if round_ != self._status_round:
+            return  # from what was followed before a reload: its entry may have changed
         self.statuses[entry_id] = status
         self.main.show_status(entry_id)
 
@@ -220,8 +262,7 @@ class ExecdeckApp(App[int]):
     def _entries_loaded(self, result: LoadResult) -> None:
         self.load_result = result
         self.engine.reload(result)
-        self.main.show_entries()
-        self.probe_all()
+        self.follow_statuses()
         count = len(result.problems)
         self.notify(f"entries reloaded: {len(result.executors)} executors, {count} problem{'s' * (count != 1)}",
                     severity="warning" if count else "information", timeout=4)
@@ -296,6 +337,7 @@ class ExecdeckApp(App[int]):
         """End every run (processes and containers) once; later calls return at once."""
         if not self._shutting_down.is_set():
             self._shutting_down.set()
+            self._stop_following()
             self.engine.shutdown()
             if self.recorder is not None:
                 self.recorder.close()

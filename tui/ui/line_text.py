@@ -31,6 +31,15 @@ _ESCAPE = re.compile(
     """,
     re.VERBOSE,
 )
+#: What a line must be cleaned of beyond tabs: control bytes and escapes other than complete SGR sequences.
+#: Text without a match (colours and all) is shown as it is, so a chunk of such lines needs no per-line work.
+NEEDS_CLEANING_BEYOND_SGR = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]|\x1b(?!\[[0-9;:]*m)")
+#: The escape half of it alone: a search with a literal start, ten times faster over a chunk than the whole.
+ESCAPE_NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m)")
+#: The control half as a deletion table for ``bytes.translate``: what is left of a raw chunk after
+#: ``data.translate(None, NOT_CONTROL_BYTES)`` are its control bytes other than tab, newline and ESC (all
+#: ASCII, so the decoded text holds the same ones). A C-level pass, where a regex took 10 ns a character.
+NOT_CONTROL_BYTES = bytes(b for b in range(256) if not ((b < 0x20 and b not in (0x09, 0x0A, 0x1B)) or b == 0x7F))
 #: An escape sequence that may still be incomplete at the end of a chunk.
 INCOMPLETE_ESCAPE_TAIL = re.compile(r"\x1b[^\x07]{0,64}\Z")
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")

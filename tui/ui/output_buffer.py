@@ -30,7 +30,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from tui.ui.line_text import clean_line, split_rows, strip_sgr
+from tui.ui.line_text import (
+    ESCAPE_NOT_SGR,
+    NEEDS_CLEANING_BEYOND_SGR,
+    NOT_CONTROL_BYTES,
+    clean_line,
+    split_rows,
+    strip_sgr,
+)
 from tui.ui.settings import DEFAULT_SCROLLBACK
 
 Stream = Literal["stdout", "stderr"]
@@ -38,8 +45,6 @@ STREAMS: tuple[Stream, Stream] = ("stdout", "stderr")
 
 _STDERR = 1
 _CONTINUED = 2
-# Anything in a chunk that the per-line cleaner must see; tab and newline are handled on the fast path.
-_CHUNK_NEEDS_CLEANING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class SearchError(ValueError):
@@ -105,7 +110,7 @@ class OutputBuffer:
         self.bytes_by_stream[stream] += len(data)
         text = self._decoders[stream].decode(data)
         if text:
-            self._add_text(stream, text)
+            self._add_text(stream, text, controls=bool(data.translate(None, NOT_CONTROL_BYTES)))
 
     def skip(self, skipped: dict[Stream, tuple[int, int]]) -> None:
         """Account for output let go before it reached this buffer (``{stream: (lines, bytes)}``).
@@ -137,11 +142,18 @@ class OutputBuffer:
             if text:
                 self._add_text(stream, text)
 
-    def _add_text(self, stream: Stream, text: str) -> None:
+    def _add_text(self, stream: Stream, text: str, controls: bool = True) -> None:
+        """Add decoded ``text``; ``controls`` False says it holds no control byte but tab, newline and ESC."""
         self.version += 1
-        pending = self._partial[stream] + text
+        partial = self._partial[stream]
+        pending = partial + text
         if "\n" in text:
-            plain = "\t" not in pending and _CHUNK_NEEDS_CLEANING.search(pending) is None
+            plain = (
+                not controls
+                and "\t" not in pending
+                and (not partial or NEEDS_CLEANING_BEYOND_SGR.search(partial) is None)
+                and ESCAPE_NOT_SGR.search(pending) is None
+            )
             pieces = pending.split("\n")
             pending = pieces.pop()
             self.lines_by_stream[stream] += len(pieces)
@@ -159,16 +171,17 @@ class OutputBuffer:
         self._trim()
 
     def _append_lines(self, stream: Stream, pieces: list[str], plain: bool) -> None:
-        """Append completed lines; ``plain`` says none of them holds a tab, escape or control byte."""
+        """Append completed lines; ``plain`` says none of them holds a tab, a control byte or an escape
+        other than SGR (colours are kept raw for the renderer)."""
         flag = _STDERR if stream == "stderr" else 0
         longest = max(map(len, pieces))
-        # Fast path, the common case of plain text: no per-line work beyond a C-level extend.
+        # Fast path, the common case of plain or coloured text: no per-line work beyond a C-level extend.
         if plain and longest <= self.max_line_chars:
             self._texts.extend(pieces)
             self._flags.extend([flag] * len(pieces))
             self.max_width = max(self.max_width, longest)
             return
-        needs_cleaning = _CHUNK_NEEDS_CLEANING.search
+        needs_cleaning = NEEDS_CLEANING_BEYOND_SGR.search
         limit = self.max_line_chars
         for piece in pieces:
             if needs_cleaning(piece) is None and "\t" not in piece and len(piece) <= limit:

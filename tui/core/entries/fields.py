@@ -3,23 +3,25 @@
 Everything here works on YAML *nodes* (``yaml.compose``), not constructed values: a node keeps its
 ``start_mark``, so every problem names the line of the value at fault. A checker turns one field's
 node into its frozen Python value, or reports each fault and returns :data:`INVALID`.
+
+The kinds import this module for their field tables, and a command line that starts from cached entries
+(``tui.core.entries.cache``) never parses YAML: so PyYAML is not imported here at the top. A node's class
+is told by its ``id`` (``is_mapping``...), and PyYAML's constructor is imported by the checkers that need
+it, which only ever run while a file is parsed.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from tui.core.entries.models import Location, Problem, frozen_map
+
+if TYPE_CHECKING:
+    from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 _TAG = "tag:yaml.org,2002:"
 STR_TAG = _TAG + "str"
@@ -29,6 +31,7 @@ NULL_TAG = _TAG + "null"
 FLOAT_TAG = _TAG + "float"
 TIMESTAMP_TAG = _TAG + "timestamp"
 MERGE_TAG = _TAG + "merge"
+VALUE_TAG = _TAG + "value"
 
 FILE_FIELDS = ("version", "namespace", "meta", "entries")
 ENTRY_FIELDS = ("name", "kind", "meta", "data")
@@ -36,7 +39,19 @@ ENTRY_FIELDS = ("name", "kind", "meta", "data")
 # A checker turns a field's node into its Python value, or reports through the check and returns
 # INVALID. Checkers never see a null node: an explicit null means "not set" (the default).
 INVALID: Any = object()
-Checker = Callable[["Check", str, Node], Any]
+Checker = Callable[["Check", str, "Node"], Any]
+
+
+def is_mapping(node: Node) -> TypeGuard[MappingNode]:
+    return getattr(node, "id", "") == "mapping"
+
+
+def is_sequence(node: Node) -> TypeGuard[SequenceNode]:
+    return getattr(node, "id", "") == "sequence"
+
+
+def is_scalar(node: Node) -> TypeGuard[ScalarNode]:
+    return getattr(node, "id", "") == "scalar"
 
 
 def line_of(node: Node) -> int:
@@ -45,9 +60,9 @@ def line_of(node: Node) -> int:
 
 def describe(node: Node) -> str:
     """What a node holds, for messages ("must be a string, not an integer")."""
-    if isinstance(node, MappingNode):
+    if is_mapping(node):
         return "a mapping"
-    if isinstance(node, SequenceNode):
+    if is_sequence(node):
         return "a list"
     names = {
         STR_TAG: "a string",
@@ -62,16 +77,16 @@ def describe(node: Node) -> str:
 
 
 def is_str(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == STR_TAG
+    return is_scalar(node) and node.tag == STR_TAG
 
 
 def is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == NULL_TAG
+    return is_scalar(node) and node.tag == NULL_TAG
 
 
 def quote_hint(node: Node) -> str:
     """``quote it: "8080"`` for a scalar that YAML read as a number or boolean."""
-    if not isinstance(node, ScalarNode):
+    if not is_scalar(node):
         return ""
     if node.tag == NULL_TAG:
         return 'write "" for an empty string'
@@ -81,11 +96,13 @@ def quote_hint(node: Node) -> str:
 
 
 def key_text(node: Node) -> str:
-    return str(node.value) if isinstance(node, ScalarNode) else f"<{describe(node)}>"
+    return str(node.value) if is_scalar(node) else f"<{describe(node)}>"
 
 
 def did_you_mean(word: str, candidates: tuple[str, ...] | list[str]) -> str:
     """``did you mean 'memory_limit'?`` for the closest candidate, or ``""`` when none is close."""
+    import difflib
+
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 
@@ -97,6 +114,8 @@ def node_source(text: str, node: Node) -> str:
     below it. Trailing blank and comment lines are dropped: the scanner ends a block node at the
     next token, so comments that introduce the following entry would otherwise be included.
     """
+    import textwrap
+
     start, end = node.start_mark.index, node.end_mark.index
     lines = (" " * node.start_mark.column + text[start:end]).splitlines()
     while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
@@ -130,18 +149,25 @@ class Check:
         A key written twice is a warning (YAML loaders keep the last one silently).
         """
         seen: set[str] = set()
+        flatten = False
         for key, _ in node.value:
-            if key.tag == MERGE_TAG:
-                continue
+            if key.tag in (MERGE_TAG, VALUE_TAG):
+                flatten = True  # PyYAML's merge (and its "=" key): most mappings have neither
+                if key.tag == MERGE_TAG:
+                    continue
             text = key_text(key)
             if text in seen:
                 self.warn(key, field or text, f"key '{text}' appears twice; the last one is used")
             seen.add(text)
-        try:
-            SafeConstructor().flatten_mapping(node)
-        except yaml.YAMLError as exc:
-            self.error(node, field, f"bad merge key (<<): {getattr(exc, 'problem', exc)}")
-            node.value = [(k, v) for k, v in node.value if k.tag != MERGE_TAG]
+        if flatten:
+            from yaml import YAMLError
+            from yaml.constructor import SafeConstructor
+
+            try:
+                SafeConstructor().flatten_mapping(node)
+            except YAMLError as exc:
+                self.error(node, field, f"bad merge key (<<): {getattr(exc, 'problem', exc)}")
+                node.value = [(k, v) for k, v in node.value if k.tag != MERGE_TAG]
         return {key_text(key): (key, value) for key, value in node.value}
 
 
@@ -156,8 +182,8 @@ def string_field(check: Check, field: str, node: Node) -> Any:
 
 
 def string_list(check: Check, field: str, node: Node) -> Any:
-    if not isinstance(node, SequenceNode):
-        hint = f'write a list: ["{node.value}"]' if isinstance(node, ScalarNode) else ""
+    if not is_sequence(node):
+        hint = f'write a list: ["{node.value}"]' if is_scalar(node) else ""
         check.error(node, field, f"must be a list of strings, not {describe(node)}", hint)
         return INVALID
     items: list[str] = []
@@ -171,7 +197,7 @@ def string_list(check: Check, field: str, node: Node) -> Any:
 
 def string_map(check: Check, field: str, node: Node, *, what: str = "value") -> Any:
     """A mapping of strings to strings; ``what`` names a value in messages (``the options of /tmp``)."""
-    if not isinstance(node, MappingNode):
+    if not is_mapping(node):
         check.error(node, field, f"must be a mapping of strings, not {describe(node)}")
         return INVALID
     result: dict[str, str] = {}
@@ -207,7 +233,9 @@ def byte_count(check: Check, field: str, node: Node) -> Any:
 
 
 def _integer(check: Check, field: str, node: Node, *, sizes: bool) -> Any:
-    if isinstance(node, ScalarNode) and node.tag == INT_TAG:
+    if is_scalar(node) and node.tag == INT_TAG:
+        from yaml.constructor import SafeConstructor
+
         return int(SafeConstructor().construct_yaml_int(node))
     hint = ""
     if is_str(node):
@@ -222,7 +250,9 @@ def _integer(check: Check, field: str, node: Node, *, sizes: bool) -> Any:
 
 
 def boolean(check: Check, field: str, node: Node) -> Any:
-    if isinstance(node, ScalarNode) and node.tag == BOOL_TAG:
+    if is_scalar(node) and node.tag == BOOL_TAG:
+        from yaml.constructor import SafeConstructor
+
         return bool(SafeConstructor().construct_yaml_bool(node))
     hint = "remove the quotes" if is_str(node) and node.value.lower() in ("true", "false") else ""
     check.error(node, field, f"must be true or false, not {describe(node)}", hint)

@@ -2,8 +2,9 @@
 
 Contract: nothing here raises for anything on disk. Every failure (a missing path, a file that is too
 big, not UTF-8, not YAML, an alias bomb, a bad entry) becomes a :class:`Problem` naming the file and,
-where one exists, the line; a bad file or entry never stops the good ones from loading. Loading is
-pure (no global state), so it may run in a worker thread, and reloading is calling it again.
+where one exists, the line; a bad file or entry never stops the good ones from loading. Loading keeps
+no state but the entries cache (``tui.core.entries.cache``), which answers only for the same bytes and
+the same code, so it may run in a worker thread, and reloading is calling it again.
 """
 
 from __future__ import annotations
@@ -12,28 +13,19 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from tui.core.entries import cache
+from tui.core.entries.models import Entry, FileResult, LoadResult, Location, Problem
 
-from tui.core.entries.models import Entry, LoadResult, Location, Problem
-from tui.core.entries.validate import validate_document
-from tui.core.policy.load import read_policies
-from tui.core.policy.model import Policy
+if TYPE_CHECKING:
+    from tui.core.policy.model import Policy
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
-MAX_FILE_BYTES = 1024 * 1024
-"""Entry files are a few kilobytes; a bigger file is refused unread.
-
-The limit is low because parsing is pure Python (``yaml.SafeLoader``, about 6 s per MiB here): the
-C loader would be ten times faster, but it recurses on the C stack and crashes the whole process
-(SIGSEGV) on a few hundred kilobytes of ``[[[[``, where the pure one raises ``RecursionError``.
-"""
-
-MAX_ALIAS_EXPANSION = 100_000
-"""How many nodes aliases may add once expanded ("billion laughs" adds billions in a few lines)."""
-
+MAX_FILE_BYTES = 8 * 1024 * 1024
+"""A bigger file is refused unread. 5,000 executors take about half a MiB, so this is room for tens of
+thousands in one file; loading holds the file's node graph, about 35 times its size, for a moment."""
 
 def find_entry_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     """The entry files named by ``paths``, in a deterministic order, and the problems finding them.
@@ -128,27 +120,24 @@ def load_entries(paths: Sequence[Path]) -> LoadResult:
     return LoadResult(tuple(entries), tuple(problems), tuple(files), kept)
 
 
-def load_file(path: Path) -> tuple[list[Entry], list[Problem], list[Policy]]:
+def load_file(path: Path) -> FileResult:
     """The entries of one file, its problems (sorted by line) and its policies; duplicates across files
-    are not seen."""
+    are not seen. From the cache when the same bytes were loaded before by the same code."""
     problems: list[Problem] = []
-    text = _read_text(path, problems)
-    if text is None:
+    data = _read_bytes(path, problems)
+    if data is None:
         return [], problems, []
-    root = _compose(path, text, problems)
-    if root is None:
-        return [], problems, []
-    try:
-        entries, found = validate_document(path, text, root)
-        policies, policy_problems = read_policies(path, root, entries)
-    except RecursionError:
-        return [], [Problem(Location(path, 1), "the YAML is nested too deeply")], []
-    problems.extend(found + policy_problems)
-    problems.sort(key=lambda p: p.location.line)
-    return entries, problems, policies
+    found = cache.lookup(path, data)
+    if found is not None:
+        return found
+    from tui.core.entries.parse import parse_file  # PyYAML and validation, only for what is not cached
+
+    result = parse_file(path, data)
+    cache.store(path, data, result)
+    return result
 
 
-def _read_text(path: Path, problems: list[Problem]) -> str | None:
+def _read_bytes(path: Path, problems: list[Problem]) -> bytes | None:
     where = Location(path)
     try:
         info = os.stat(path)
@@ -166,22 +155,7 @@ def _read_text(path: Path, problems: list[Problem]) -> str | None:
     if len(data) > MAX_FILE_BYTES:  # it grew after stat()
         problems.append(Problem(where, _too_big(len(data))))
         return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problems.append(
-            Problem(
-                Location(path, line),
-                f"not a UTF-8 text file (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-                hint="save the file as UTF-8",
-            )
-        )
-        return None
-    if not text.strip():
-        problems.append(Problem(Location(path, 1), "the file is empty", hint="add namespace: and entries:"))
-        return None
-    return text
+    return data
 
 
 def _too_big(size: int) -> str:
@@ -189,82 +163,3 @@ def _too_big(size: int) -> str:
     return f"the file is too big to be an entry file ({size:,} bytes; the limit is {mib} MiB), not read"
 
 
-def _compose(path: Path, text: str, problems: list[Problem]) -> Node | None:
-    """The document's node graph (lines kept), or ``None`` after reporting why there is none."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        detail = ", ".join(str(part) for part in (exc.context, exc.problem) if part)
-        column = f" (column {mark.column + 1})" if mark is not None else ""
-        line = mark.line + 1 if mark is not None else 0
-        problems.append(Problem(Location(path, line), f"invalid YAML: {detail}{column}"))
-        return None
-    except yaml.reader.ReaderError as exc:
-        line = text[: exc.position].count("\n") + 1
-        char = text[exc.position] if 0 <= exc.position < len(text) else "?"
-        message = f"not a YAML text: the character U+{ord(char):04X} is not allowed in YAML"
-        problems.append(Problem(Location(path, line), message))
-        return None
-    except yaml.YAMLError as exc:
-        problems.append(Problem(Location(path), f"invalid YAML: {exc}"))
-        return None
-    except RecursionError:
-        problems.append(Problem(Location(path, 1), "the YAML is nested too deeply"))
-        return None
-    if root is None:
-        problems.append(Problem(Location(path, 1), "the file is empty (only comments)"))
-        return None
-    refusal = _alias_refusal(root)
-    if refusal:
-        problems.append(Problem(Location(path, refusal[1]), refusal[0], hint="write the values out"))
-        return None
-    return root
-
-
-class _Recursive(Exception):
-    def __init__(self, node: Node) -> None:
-        super().__init__()
-        self.node = node
-
-
-def _alias_refusal(root: Node) -> tuple[str, int] | None:
-    """Why the node graph is refused (message, line), or ``None``.
-
-    ``yaml.compose`` shares the node of an anchor between its aliases, so the graph is small even for
-    an alias bomb, and may even be cyclic (``&a [*a]``). Walking it as a tree (as validation and
-    anyone printing ``meta`` do) would then never end: measure the expanded size with memoisation
-    instead, and refuse cycles and large expansions before anything walks it.
-    """
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-
-    def size(node: Node) -> int:
-        key = id(node)
-        known = sizes.get(key)
-        if known is not None:
-            return known
-        if key in active:
-            raise _Recursive(node)
-        active.add(key)
-        total = 1
-        if isinstance(node, SequenceNode):
-            for child in node.value:
-                total += size(child)
-        elif isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                total += size(key_node) + size(value_node)
-        active.discard(key)
-        sizes[key] = total
-        return total
-
-    try:
-        expanded = size(root)
-    except _Recursive as exc:
-        return "a recursive alias (an anchor used inside itself) is not allowed", exc.node.start_mark.line + 1
-    except RecursionError:
-        return "the YAML is nested too deeply", 1
-    if expanded - len(sizes) > MAX_ALIAS_EXPANSION:
-        limit = f"{MAX_ALIAS_EXPANSION:,}"
-        return f"aliases expand to {expanded:,} values (the limit is {limit}): refused as an alias bomb", 1
-    return None

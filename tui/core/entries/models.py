@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from tui.core.policy.model import Policy
@@ -121,7 +122,17 @@ class LoadResult:
         return tuple(p for p in self.problems if p.severity == "error")
 
     def get(self, entry_id: str) -> Entry | None:
+        """The entry ``entry_id`` (the first, should two have it), or ``None``."""
+        return self._by_id.get(entry_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Entry]:
+        # Made at the first look-up: a console looks entries up by id for every line it draws.
+        found: dict[str, Entry] = {}
         for entry in self.entries:
-            if entry.id == entry_id:
-                return entry
-        return None
+            found.setdefault(entry.id, entry)
+        return found
+
+
+#: What one entry file loads into: its entries, its problems (by line) and its policies.
+FileResult: TypeAlias = "tuple[list[Entry], list[Problem], list[Policy]]"

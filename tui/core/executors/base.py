@@ -4,8 +4,8 @@ A kind (``exec.native``, ``exec.docker``, the next one) is one module that build
 joins the table of :mod:`tui.core.executors.registry`. The kind carries everything about it: its entry
 fields with their help, its spec class, how a command becomes an argv, what its handle is called, its
 backend, and what else it can do (each optional capability has a plain name: :data:`STATUS_PROBE`,
-:data:`PULL`, :data:`PRUNE`, :data:`ORPHAN_SWEEP`). The console and the command line ask the kind; they
-never name one, so a new kind lights up without an edit there.
+:data:`STATUS_WATCH`, :data:`PULL`, :data:`BUILD`, :data:`PRUNE`, :data:`ORPHAN_SWEEP`). The console and
+the command line ask the kind; they never name one, so a new kind lights up without an edit there.
 
 A kind never sees the engine: its backend and its capabilities get a :class:`Scope`, the narrow part of
 the engine they may use (its instance id, shared resources, clean-ups at its end).
@@ -34,7 +34,9 @@ T = TypeVar("T")
 
 #: The plain names of the optional capabilities, as :attr:`Kind.capabilities` lists them.
 STATUS_PROBE = "status probe"
+STATUS_WATCH = "status watch"
 PULL = "pull"
+BUILD = "build"
 PRUNE = "prune"
 ORPHAN_SWEEP = "orphan sweep"
 
@@ -86,13 +88,15 @@ class ExecutorStatus:
 
     ``short`` is a word or two for lists (``image missing``); empty, lists say ``ready`` or
     ``unavailable``. ``remedy`` names a capability of the kind that may make the executor ready
-    (:data:`PULL`): the console offers it.
+    (:data:`PULL`): the console offers it. ``engine`` names what serves the executor, for people
+    (``Podman 4.3.1 (API 1.41)``); empty when unknown or when the kind has no such thing.
     """
 
     ready: bool
     text: str
     short: str = ""
     remedy: str = ""
+    engine: str = ""
 
     @property
     def summary(self) -> str:
@@ -104,8 +108,10 @@ class ExecutorStatus:
 class PullProgress:
     """One step of a pull, summed over all its parts (``total`` grows as parts announce their sizes).
 
-    ``status`` is the latest line from where the pull comes from (``Downloading``, ``Pull complete``);
-    ``done`` is True on the last event, once the thing pulled is present.
+    ``current`` of ``total`` is a fraction for a progress bar, in whatever unit the source reports
+    (bytes, or parts done when it reports no sizes). ``status`` is the latest line from where the pull
+    comes from (``Downloading``, ``Pull complete``); ``done`` is True on the last event, once the thing
+    pulled is present.
     """
 
     status: str
@@ -125,6 +131,46 @@ class Pull(Generic[S]):
     """
 
     target: Callable[[S], str]
+    run: Callable[[S, Scope, Callable[[PullProgress], None]], None]
+
+
+StatusListener = Callable[[ExecutorStatus], None]
+"""Hears an executor's status: called on a thread of the kind's, never the caller's."""
+
+
+@dataclass(frozen=True)
+class StatusWatch(Generic[S]):
+    """The capability :data:`STATUS_WATCH`: follow an executor's status as the world changes (a daemon that
+    comes and goes, an image pulled or removed elsewhere), without the caller polling.
+
+    ``subscribe(spec, scope, on_status)`` returns at once, never contacting anything on the calling
+    thread, and returns the function that ends the subscription (idempotent). ``on_status`` is called on a
+    thread of the kind's: with the first status as soon as it is known, then each time it changes (never
+    twice in a row with an equal status), until the subscription ends or the scope closes. The kind shares
+    whatever watches the world between the subscriptions that look at the same place (one watcher per
+    Docker daemon, whatever the number of entries on it), never floods a place that does not answer, and
+    ends all of it when the scope closes (no thread or connection outlives it).
+    """
+
+    subscribe: Callable[[S, Scope, StatusListener], Callable[[], None]]
+
+
+@dataclass(frozen=True)
+class Build(Generic[S]):
+    """The capability :data:`BUILD`: make what an executor needs (a Docker image) here, from what this
+    machine has, only ever when asked: the console offers it when fetching it failed (no registry answers).
+
+    ``offered(spec)``: whether this entry says how to build (a Docker entry's ``build`` recipe).
+    ``source(spec)``: what the build would use, for people (``/bin/busybox``). ``missing(spec)``: what this
+    machine lacks for it, for people, or ``""`` when the build can run (``/bin/busybox is missing: install
+    busybox-static``). ``run(spec, scope, on_progress)`` builds, blocking (call it on a worker), reporting
+    progress as :attr:`Pull.run` does (``current``/``total`` count steps), then once with ``done`` set;
+    it raises :class:`~tui.core.errors.ExecError` with a message for people.
+    """
+
+    offered: Callable[[S], bool]
+    source: Callable[[S], str]
+    missing: Callable[[S], str]
     run: Callable[[S, Scope, Callable[[PullProgress], None]], None]
 
 
@@ -193,7 +239,8 @@ class Kind(Generic[S]):
       contact a daemon (``start()`` does that); it may settle ``run.work_dir`` (cleaned, defaulted).
     * The optional capabilities, ``None`` when the kind has no such thing: ``probe(spec, scope, timeout)``
       (:data:`STATUS_PROBE`, at most about ``timeout`` seconds; without it an executor is always
-      ready), ``pull``, ``prune``, ``orphans`` (:data:`ORPHAN_SWEEP`).
+      ready), ``watch`` (:data:`STATUS_WATCH`; without it the console probes once), ``pull``, ``build``,
+      ``prune``, ``orphans`` (:data:`ORPHAN_SWEEP`).
     """
 
     name: str
@@ -204,14 +251,17 @@ class Kind(Generic[S]):
     handle_label: str
     backend: Callable[[S, RunSpec, Scope], ProcessBackend]
     probe: Callable[[S, Scope, float], ExecutorStatus] | None = None
+    watch: StatusWatch[S] | None = None
     pull: Pull[S] | None = None
+    build: Build[S] | None = None
     prune: Prune[S] | None = None
     orphans: OrphanSweep[S] | None = None
 
     @property
     def capabilities(self) -> frozenset[str]:
         """The plain names of the optional capabilities this kind has."""
-        present = {STATUS_PROBE: self.probe, PULL: self.pull, PRUNE: self.prune, ORPHAN_SWEEP: self.orphans}
+        present = {STATUS_PROBE: self.probe, STATUS_WATCH: self.watch, PULL: self.pull, BUILD: self.build,
+                   PRUNE: self.prune, ORPHAN_SWEEP: self.orphans}
         return frozenset(name for name, capability in present.items() if capability is not None)
 
     def describe_handle(self, handle: str) -> str:
@@ -308,3 +358,25 @@ class Executor:
         if self.kind.probe is None:
             return ExecutorStatus(True, "ready")
         return self.kind.probe(self.spec, self.scope, timeout)
+
+    def watch(self, on_status: StatusListener, timeout: float = 2.0) -> Callable[[], None]:
+        """Follow the executor's status: ``on_status`` hears it on another thread once it is known, then at
+        every change, until the returned function is called (idempotent) or the scope closes.
+
+        A kind with a :class:`StatusWatch` follows the world; for any other kind this is one probe (at
+        most about ``timeout`` seconds) on a short-lived thread of its own. Never blocks.
+        """
+        if self.kind.watch is not None:
+            return self.kind.watch.subscribe(self.spec, self.scope, on_status)
+        ended = threading.Event()
+
+        def once() -> None:
+            try:
+                status = self.probe(timeout)
+            except Exception as err:  # noqa: BLE001 - a failed probe is a status, not a crash
+                status = ExecutorStatus(False, f"cannot probe: {err}")
+            if not ended.is_set():
+                on_status(status)
+
+        threading.Thread(target=once, name=f"probe {self.id}", daemon=True).start()
+        return ended.set

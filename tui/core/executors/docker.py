@@ -6,7 +6,9 @@ SDK is imported only when a docker executor is used, by the modules that do the 
 :mod:`~tui.core.executors.docker_backend` (a run: create, attach, start, wait, removal),
 :mod:`~tui.core.executors.docker_stream` (the attach socket), :mod:`~tui.core.executors.docker_client`
 (clients per daemon, timeouts, messages), :mod:`~tui.core.executors.docker_owner` (labels, orphans,
-prune) and :mod:`~tui.core.executors.docker_pull` (the explicit pull).
+prune), :mod:`~tui.core.executors.docker_pull` (the explicit pull),
+:mod:`~tui.core.executors.docker_build` (the local build from an entry's recipe) and
+:mod:`~tui.core.executors.docker_watch` (the live status: one watcher per daemon).
 
 Creating an executor or a process never contacts the daemon: the first ``start()`` (or probe) connects,
 lazily, per host, so a console with docker entries starts even when no daemon runs.
@@ -33,8 +35,9 @@ from tui.core.entries.fields import (
     string_map,
 )
 from tui.core.entries.models import ExecutorSpec, frozen_map
+from tui.core.errors import ExecError
 from tui.core.executors.base import (
-    PULL,
+    Build,
     ExecutorStatus,
     Kind,
     Leftover,
@@ -43,7 +46,10 @@ from tui.core.executors.base import (
     Pull,
     PullProgress,
     Scope,
+    StatusListener,
+    StatusWatch,
 )
+from tui.core.executors.docker_build import BuildRecipe, recipe_field
 from tui.core.process import ProcessBackend, RunSpec
 
 
@@ -52,7 +58,7 @@ class DockerSpec(ExecutorSpec):
     """The fields of an ``exec.docker`` entry, with the reference's defaults.
 
     ``volumes`` keeps the raw ``host:container[:ro]`` strings (validated at load time: each has at
-    least two parts). ``init`` is this product's own field (default on).
+    least two parts). ``init`` and ``build`` are this product's own fields.
     """
 
     image: str
@@ -70,6 +76,7 @@ class DockerSpec(ExecutorSpec):
     cap_add: tuple[str, ...] = ()
     tmpfs: Mapping[str, str] = field(default_factory=frozen_map)
     init: bool = True
+    build: BuildRecipe | None = None
 
 
 def _volumes(check: Check, name: str, node: Any) -> Any:
@@ -138,6 +145,10 @@ FIELDS = (
     Field("init", boolean, "bool", "**true**",
           "an init process as PID 1, so SIGTERM ends a plain program and zombies are reaped "
           "(`HostConfig.Init`; execdeck's own field)"),
+    Field("build", recipe_field, "map", "none",
+          "how to build `image` here when no registry has it, offered by the console after a failed pull: "
+          "`dockerfile` (its text), `files` (build-context name → file on this machine), `needs` (said when "
+          "a file is missing); execdeck's own field"),
 )
 
 
@@ -157,26 +168,27 @@ def _backend(spec: DockerSpec, run: RunSpec, scope: Scope) -> ProcessBackend:
 
 def _probe(spec: DockerSpec, scope: Scope, timeout: float) -> ExecutorStatus:
     """Daemon reachable and image present; blocks at most about ``timeout`` seconds."""
-    import docker.errors
-
-    from tui.core.executors.docker_client import daemon_message, host_for, inspect_image
+    from tui.core.executors.docker_client import host_for
+    from tui.core.executors.docker_watch import image_status, unreachable_status
 
     deadline = time.monotonic() + timeout
     host = host_for(scope, spec.host)
     try:
         client = host.client(timeout)
-    except Exception:  # noqa: BLE001 - any failure to connect is the same status
-        return ExecutorStatus(False, f"cannot reach the Docker daemon at {host.url}")
-    try:
-        inspect_image(client, spec.image, timeout=max(0.2, deadline - time.monotonic()))
-    except docker.errors.ImageNotFound:
-        return ExecutorStatus(False, f'image "{spec.image}" not found on {host.url}', short="image missing",
-                              remedy=PULL)
-    except docker.errors.APIError as err:
-        return ExecutorStatus(False, f"{host.url}: {daemon_message(err)}")
-    except Exception:  # noqa: BLE001 - timeouts, resets: the daemon is not answering
-        return ExecutorStatus(False, f"cannot reach the Docker daemon at {host.url}")
-    return ExecutorStatus(True, "ready (image present)")
+    except ExecError as err:  # cannot reach..., with what failed when that is known (an ssh host)
+        return ExecutorStatus(False, err.message)
+    except Exception:  # noqa: BLE001 - any other failure to connect is the same status
+        return unreachable_status(host.url)
+    # Docker or Podman, and which version: the console shows it.
+    status = image_status(client, host.url, spec.image, max(0.2, deadline - time.monotonic()), host.engine)
+    return status or unreachable_status(host.url)
+
+
+def _watch(spec: DockerSpec, scope: Scope, on_status: StatusListener) -> Callable[[], None]:
+    """Follow the daemon and the image: one watcher per daemon URL, whatever the number of entries on it."""
+    from tui.core.executors.docker_watch import watcher_for
+
+    return watcher_for(scope, spec.host).subscribe(spec.image, on_status)
 
 
 # -- pull, prune, orphan sweep ---------------------------------------------------------------------------
@@ -186,6 +198,13 @@ def _pull(spec: DockerSpec, scope: Scope, on_progress: Callable[[PullProgress], 
     from tui.core.executors.docker_pull import pull_image
 
     pull_image(spec.image, spec.host, scope, on_progress)
+
+
+def _build(spec: DockerSpec, scope: Scope, on_progress: Callable[[PullProgress], None]) -> None:
+    from tui.core.executors.docker_build import build_image
+
+    assert spec.build is not None  # offered only for entries with a recipe
+    build_image(spec.image, spec.build, spec.host, scope, on_progress)
 
 
 def daemons(specs: Sequence[DockerSpec]) -> list[str]:
@@ -233,8 +252,11 @@ def _kill_orphans(place: str, scope: Scope, orphans: list[Leftover]) -> list[Lef
 
 KIND = Kind(
     name="exec.docker", label="docker", fields=FIELDS, spec_class=DockerSpec, tokenize=split_dropping_empty,
-    handle_label="container", backend=_backend, probe=_probe,
+    handle_label="container", backend=_backend, probe=_probe, watch=StatusWatch(subscribe=_watch),
     pull=Pull(target=lambda spec: spec.image, run=_pull),
+    build=Build(offered=lambda spec: spec.build is not None,
+                source=lambda spec: spec.build.source() if spec.build else "",
+                missing=lambda spec: spec.build.missing() if spec.build else "no build recipe", run=_build),
     prune=Prune(places=daemons, noun="exited container(s)", remove=_prune, title="Prune containers",
                 help="remove the exited containers this product made"),
     orphans=OrphanSweep(places=daemons, noun="container(s)", find=_find_orphans, kill=_kill_orphans,

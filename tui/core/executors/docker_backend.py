@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from typing import Any
 import docker
 import docker.errors
 import docker.types
+import requests
 
 from tui.core.errors import internal
 from tui.core.executors.docker import DockerSpec
@@ -36,6 +38,7 @@ from tui.core.executors.docker_client import (
     DockerHost,
     daemon_message,
     inspect_container,
+    is_podman,
     is_transport_error,
     kill_container,
     ping,
@@ -54,8 +57,14 @@ _UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 _LIVENESS_EVERY = 10.0
 
 
-# docker-init (tini) when it cannot exec the program: `[FATAL tini (7)] exec nope failed: No such file...`
-_INIT_EXEC_FAILED = re.compile(rb"\[FATAL tini \(\d+\)\] exec (.+?) failed: ([^\n]+)")
+# The init, when it cannot find the program, says so at the start of stderr and exits: Docker's
+# docker-init (tini) with 127, naming the program (`[FATAL tini (7)] exec nope failed: No such file or
+# directory`); Podman's catatonit with 1, naming none (`ERROR (catatonit:6): failed to exec pid1: No such
+# file or directory`). Other reasons (permission denied) stay the run's own exit code and stderr.
+_INIT_EXEC_FAILED = {
+    127: re.compile(rb"\[FATAL tini \(\d+\)\] exec (?P<program>.+?) failed: (?P<reason>[^\n]+)"),
+    1: re.compile(rb"ERROR \(catatonit:\d+\): failed to exec pid1: (?P<reason>No such file or directory)\n"),
+}
 
 
 def container_env(spec: DockerSpec, run: RunSpec) -> list[str]:
@@ -78,9 +87,24 @@ def binds(volumes: tuple[str, ...]) -> list[str]:
     return result
 
 
-def host_config(client: docker.APIClient, spec: DockerSpec) -> dict[str, Any]:
-    """``HostConfig`` from the entry's fields; limits only when non-zero, ``AutoRemove`` never (the
-    engine removes the container itself: see the module docstring)."""
+# Podman, asked for a read-only root, mounts writable tmpfs at these paths of its own accord (its
+# `read_only_tmpfs` default), where a program could still write files and run them; Docker mounts none.
+_PODMAN_WRITABLE_WHEN_READ_ONLY = ("/tmp", "/var/tmp", "/run")
+
+
+def tmpfs_mounts(spec: DockerSpec, engine: str) -> dict[str, str]:
+    """``HostConfig.Tmpfs``: the entry's, plus, on Podman with a read-only root, an empty read-only tmpfs
+    where Podman would put a writable one, so the root stays as read-only as on Docker."""
+    mounts = dict(spec.tmpfs)
+    if spec.read_only_rootfs and is_podman(engine):
+        mounts = {path: "ro" for path in _PODMAN_WRITABLE_WHEN_READ_ONLY} | mounts
+    return mounts
+
+
+def host_config(client: docker.APIClient, spec: DockerSpec, engine: str = "") -> dict[str, Any]:
+    """``HostConfig`` from the entry's fields for the ``engine`` that runs it (as
+    :func:`~tui.core.executors.docker_client.engine_name` names it); limits only when non-zero,
+    ``AutoRemove`` never (the engine removes the container itself: see the module docstring)."""
     config: dict[str, Any] = client.create_host_config(
         network_mode=spec.network_mode or None,
         binds=binds(spec.volumes) or None,
@@ -91,7 +115,7 @@ def host_config(client: docker.APIClient, spec: DockerSpec) -> dict[str, Any]:
         security_opt=["no-new-privileges:true"] if spec.no_new_privileges else None,
         cap_drop=list(spec.cap_drop) or None,
         cap_add=list(spec.cap_add) or None,
-        tmpfs=dict(spec.tmpfs) or None,
+        tmpfs=tmpfs_mounts(spec, engine) or None,
         init=spec.init,
         # The attach stream is the one copy of the output: no second one on the host's disk.
         log_config=docker.types.LogConfig(type="none"),
@@ -153,7 +177,7 @@ class DockerBackend(ProcessBackend):
                 working_dir=self.run.work_dir or None,
                 user=self.spec.user or None,
                 labels=self.labels,
-                host_config=host_config(client, self.spec),
+                host_config=host_config(client, self.spec, self.host.engine),
             )
         except docker.errors.ImageNotFound as err:
             raise internal(f'image "{image}" not found on {self.host.url}', image=image, host=self.host.url) from err
@@ -179,16 +203,21 @@ class DockerBackend(ProcessBackend):
             # The headers are in, so the wait is registered; its body may take as long as the run.
             self._unbounded(self._wait_response)
             client.start(self._id)
-        except Exception as err:
+            self.handle = self._id[:12]
+            threading.Thread(target=self._read_wait, name=f"docker-wait-{self.handle}", daemon=True).start()
+            threading.Thread(target=self._pump, args=(sink,), name=f"docker-pump-{self.handle}", daemon=True).start()
+        except BaseException as err:
+            # Whatever stopped the launch, the container must not outlive it: the command line turns
+            # SIGTERM into an exception in its main thread, which may land inside one of these calls
+            # (a start takes hundreds of milliseconds on Podman) and goes on as it is.
             self._abandon()
             if isinstance(err, docker.errors.APIError):
                 raise internal(daemon_message(err), command=self.run.command) from err
             if is_transport_error(err):
                 raise unreachable(self.host.url, str(err)) from err
-            raise internal(f"docker: {err}", command=self.run.command) from err
-        self.handle = self._id[:12]
-        threading.Thread(target=self._read_wait, name=f"docker-wait-{self.handle}", daemon=True).start()
-        threading.Thread(target=self._pump, args=(sink,), name=f"docker-pump-{self.handle}", daemon=True).start()
+            if isinstance(err, (docker.errors.DockerException, requests.RequestException, OSError)):
+                raise internal(f"docker: {err}", command=self.run.command) from err
+            raise
 
     @staticmethod
     def _unbounded(response: Any) -> None:
@@ -284,14 +313,17 @@ class DockerBackend(ProcessBackend):
 
     def _exec_failure(self, code: int) -> str | None:
         """With the init process, a program missing from the image is found only after start: the
-        init reports it on stderr and exits 127. Turn that into the message a start without init
-        gets from the daemon, so the run ends with one clear error rather than a bare 127."""
-        if code != 127 or not self._pump_done.wait(DRAIN_AFTER_EXIT + 1):
+        init reports it on stderr and exits. Turn that into the message a start without init gets
+        from the daemon, so the run ends with one clear error rather than a bare exit code."""
+        pattern = _INIT_EXEC_FAILED.get(code)
+        if pattern is None or not self._pump_done.wait(DRAIN_AFTER_EXIT + 1):
             return None
-        found = _INIT_EXEC_FAILED.match(self._first_stderr)
-        if found is None:
+        found = pattern.match(self._first_stderr)
+        named = found.groupdict().get("program") if found is not None else None
+        if found is None or not (named or self.run.argv):
             return None
-        program, reason = found.group(1).decode(errors="replace"), found.group(2).decode(errors="replace")
+        program = named.decode(errors="replace") if named else self.run.argv[0]
+        reason = found.group("reason").decode(errors="replace")
         if reason == "No such file or directory":
             reason = "executable file not found in $PATH" if "/" not in program else "no such file or directory"
         return f'exec: "{program}": {reason[:1].lower()}{reason[1:]}'
@@ -368,5 +400,9 @@ class DockerBackend(ProcessBackend):
         if self._channel is not None:
             self._channel.close()
         if self._wait_response is not None:
+            # The wait's thread may be blocked reading its body, holding the reader's lock, which a plain
+            # close would wait for until the run ends: shut the socket down first, so that the read returns.
+            with contextlib.suppress(Exception):
+                self._wait_response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(Exception):
                 self._wait_response.close()

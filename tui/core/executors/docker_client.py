@@ -18,15 +18,17 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker
 import docker.errors
 import requests
+from docker.constants import MINIMUM_DOCKER_API_VERSION
 
 from tui.core.errors import ExecError, internal
 from tui.core.executors.base import Scope
+from tui.core.executors.docker_ssh import ssh_client
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 #: Connecting (and negotiating the API version) with a daemon that does not answer gives up after this.
@@ -46,9 +48,11 @@ def resolve_host(host: str) -> str:
     return host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
 
 
-def unreachable(host: str, reason: str = "") -> ExecError:
-    """``cannot reach the Docker daemon at <host>``; the underlying reason goes into the details."""
-    return internal(f"cannot reach the Docker daemon at {host}", host=host, reason=reason)
+def unreachable(host: str, reason: str = "", what_failed: str = "") -> ExecError:
+    """``cannot reach the Docker daemon at <host>``, then ``: <what_failed>`` when that is known for people
+    (an ssh host: the key refused, no engine at the far end); the underlying reason goes into the details."""
+    message = f"cannot reach the Docker daemon at {host}" + (f": {what_failed}" if what_failed else "")
+    return internal(message, host=host, reason=reason)
 
 
 def is_transport_error(err: BaseException) -> bool:
@@ -71,6 +75,28 @@ def daemon_message(err: docker.errors.APIError) -> str:
     return text.strip().strip('"').strip() or str(err)
 
 
+def engine_name(headers: Mapping[str, str]) -> str:
+    """Which engine answered ``GET /_ping``, for people: ``Docker 20.10.24`` or ``Podman 4.3.1``, with the
+    API version it serves (``(API 1.41)``). Both say so in the answer's headers: Docker's ``Server`` is
+    ``Docker/20.10.24 (linux)``, Podman's ``Libpod/4.3.1 (linux)`` (and it adds ``Libpod-Api-Version``).
+    """
+    server = headers.get("Server", "")
+    product, _, version = server.partition(" ")[0].partition("/")
+    if headers.get("Libpod-Api-Version") or product.lower() == "libpod":
+        text = f"Podman {headers.get('Libpod-Api-Version') or version}".rstrip()
+    elif product.lower() == "docker":
+        text = f"Docker {version}".rstrip()
+    else:
+        text = f"an engine that does not say which ({server or 'no Server header'})"
+    api = headers.get("Api-Version", "")
+    return f"{text} (API {api})" if api else text
+
+
+def is_podman(engine: str) -> bool:
+    """True when :func:`engine_name` named Podman."""
+    return engine.startswith("Podman ")
+
+
 class DockerHost:
     """One daemon URL and, once it answered, its client. Thread-safe; cheap to create."""
 
@@ -78,6 +104,7 @@ class DockerHost:
         self.url = url
         self._lock = threading.Lock()
         self._client: docker.APIClient | None = None
+        self._engine = ""
         self._background: list[threading.Thread] = []
 
     def client(self, timeout: float = CONNECT_TIMEOUT) -> docker.APIClient:
@@ -95,10 +122,15 @@ class DockerHost:
         try:
             if self._client is None:
                 left = max(0.5, deadline - time.monotonic())
-                self._client = _connect(self.url, left)
+                self._client, self._engine = _connect(self.url, left)
             return self._client
         finally:
             self._lock.release()
+
+    @property
+    def engine(self) -> str:
+        """Which engine serves this host (:func:`engine_name`), learnt when it connected; "" before."""
+        return self._engine
 
     def in_background(self, work: Callable[[], None], name: str) -> None:
         """Run ``work`` (a removal) on a thread of its own; :meth:`close` waits for it."""
@@ -122,7 +154,7 @@ class DockerHost:
         (at engine shutdown)."""
         self.settle(wait)
         with self._lock:
-            client, self._client = self._client, None
+            client, self._client, self._engine = self._client, None, ""
         if client is not None:
             client.close()
 
@@ -140,23 +172,36 @@ def host_for(scope: Scope, host: str) -> DockerHost:
     return scope.resource("docker:" + url, make)
 
 
-def _connect(url: str, timeout: float) -> docker.APIClient:
-    kwargs: dict[str, Any] = {}
-    if url.startswith("ssh://"):
-        # Shell out to the system's ssh (keys, agent, known_hosts as the user has them).
-        kwargs["use_ssh_client"] = True
+def _connect(url: str, timeout: float) -> tuple[docker.APIClient, str]:
+    """A client for the daemon at ``url`` and the name of its engine, or ``unreachable``.
+
+    The API version is negotiated as the Docker CLI does it, from the ``Api-Version`` header of
+    ``GET /_ping``, not with the SDK's ``GET /version``: Podman answers that one slowly (1.3 to 1.6 s
+    measured, as it asks its runtime and conmon for their versions), which alone would exceed a status
+    probe's deadline. The ping's headers also say which engine it is.
+    """
+    client: Any = None
     try:
-        # The constructor negotiates the API version with the daemon, within this timeout.
-        client = docker.APIClient(base_url=url, timeout=max(1, math.ceil(timeout)), **kwargs)
-    except docker.errors.DockerException as err:
-        reason = str(err)
-        if "paramiko" in reason:
-            reason = "ssh:// hosts need the paramiko package (pip install paramiko)"
-        raise unreachable(url, reason) from err
-    except (*_TRANSPORT_ERRORS, OSError) as err:
-        raise unreachable(url, str(err)) from err
+        # A version given explicitly: the constructor contacts nothing.
+        if url.startswith("ssh://"):
+            client = ssh_client(url, MINIMUM_DOCKER_API_VERSION, timeout)
+        else:
+            client = docker.APIClient(base_url=url, version=MINIMUM_DOCKER_API_VERSION,
+                                      timeout=max(1, math.ceil(timeout)))
+        api = raw_api(client)
+        response = api._get(api._url("/_ping", versioned_api=False), timeout=timeout)
+        api._raise_for_status(response)
+    except (docker.errors.DockerException, ValueError, *_TRANSPORT_ERRORS, OSError) as err:
+        adapter = getattr(client, "ssh_adapter", None)
+        # ssh may still be saying why it gave up: give it a moment.
+        what_failed = adapter.failure(min(2.0, timeout)) if adapter is not None else ""
+        if client is not None:
+            client.close()
+        raise unreachable(url, str(err), what_failed or (str(err) if isinstance(err, ValueError) else "")) from err
+    # An engine too old to send the header (API < 1.25) is spoken to at the oldest version the SDK knows.
+    api._version = response.headers.get("Api-Version") or MINIMUM_DOCKER_API_VERSION
     client.timeout = CALL_TIMEOUT
-    return client
+    return client, engine_name(response.headers)
 
 
 # -- calls with an explicit timeout (the SDK's methods take none) --------------------------------------

@@ -8,6 +8,7 @@ one :class:`PullProgress` per event, so a single progress bar can follow the who
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import docker.errors
@@ -31,7 +32,7 @@ def pull_image(image: str, host: str, scope: Scope, on_progress: Callable[[PullP
     daemon = host_for(scope, host)
     client = daemon.client()
     repository, tag = docker.utils.parse_repository_tag(image)
-    layers: dict[str, tuple[int, int]] = {}  # layer id -> (current, total) bytes
+    layers: dict[str, _Layer] = {}
     status = ""
 
     def failed(reason: str) -> Exception:
@@ -52,24 +53,38 @@ def pull_image(image: str, host: str, scope: Scope, on_progress: Callable[[PullP
     on_progress(PullProgress(status or f"pulled {image}", *_totals(layers), done=True))
 
 
-def _apply(event: dict[str, Any], layers: dict[str, tuple[int, int]]) -> str:
-    """Fold one pull event into the per-layer byte counts; returns its status line."""
+@dataclass
+class _Layer:
+    current: int = 0  # bytes
+    total: int = 0  # bytes; 0 while unknown
+    done: bool = False
+
+
+# A layer in one of these states needs nothing more.
+_LAYER_DONE = ("Download complete", "Pull complete", "Already exists")
+
+
+def _apply(event: dict[str, Any], layers: dict[str, _Layer]) -> str:
+    """Fold one pull event into the per-layer counts; returns its status line."""
     status = str(event.get("status", ""))
-    layer = event.get("id")
-    if layer and status != "Pulling from" and not status.startswith(("Digest:", "Status:")):
-        current, total = layers.get(layer, (0, 0))
+    layer_id = event.get("id")
+    if layer_id and status != "Pulling from" and not status.startswith(("Digest:", "Status:")):
+        layer = layers.setdefault(layer_id, _Layer())
         detail = event.get("progressDetail") or {}
         if status == "Downloading" and detail.get("total"):
-            current, total = int(detail.get("current", 0)), int(detail["total"])
-        elif status in ("Download complete", "Pull complete", "Already exists"):
-            current = total
-        layers[layer] = (current, total)
-    return f"{layer}: {status}" if layer and status and "Pulling from" not in status else status
+            layer.current, layer.total = int(detail.get("current", 0)), int(detail["total"])
+        elif status in _LAYER_DONE:
+            layer.current, layer.done = layer.total, True
+    return f"{layer_id}: {status}" if layer_id and status and "Pulling from" not in status else status
 
 
-def _totals(layers: dict[str, tuple[int, int]]) -> tuple[int, int]:
-    return sum(c for c, _ in layers.values()), sum(t for _, t in layers.values())
+def _totals(layers: dict[str, _Layer]) -> tuple[int, int]:
+    """``(current, total)``: bytes when the daemon reports sizes (Docker does, in ``progressDetail``);
+    else layers done of layers announced (Podman reports no sizes), so the bar still moves."""
+    if any(layer.total for layer in layers.values()):
+        return sum(layer.current for layer in layers.values()), sum(layer.total for layer in layers.values())
+    return sum(layer.done for layer in layers.values()), len(layers)
 
 
-def _summary(status: str, layers: dict[str, tuple[int, int]]) -> PullProgress:
+def _summary(status: str, layers: dict[str, _Layer]) -> PullProgress:
     return PullProgress(status, *_totals(layers))

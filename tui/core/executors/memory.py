@@ -32,7 +32,7 @@ from tui.core.command import split_keeping_empty
 from tui.core.entries.fields import Field, env_map, string_field, string_list
 from tui.core.entries.models import ExecutorSpec
 from tui.core.errors import internal
-from tui.core.executors.base import ExecutorStatus, Kind, OrphanSweep, Prune, Pull, Scope
+from tui.core.executors.base import Build, ExecutorStatus, Kind, OrphanSweep, Prune, Pull, Scope, StatusWatch
 from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
 from tui.core.streams import Cancelled, StreamName
 
@@ -219,10 +219,12 @@ class MemoryKind(Kind[MemorySpec]):
     """
 
     def __init__(self, name: str = "exec.memory", label: str = "memory", *, pull: Pull[MemorySpec] | None = None,
-                 prune: Prune[MemorySpec] | None = None, orphans: OrphanSweep[MemorySpec] | None = None) -> None:
+                 prune: Prune[MemorySpec] | None = None, orphans: OrphanSweep[MemorySpec] | None = None,
+                 watch: StatusWatch[MemorySpec] | None = None, build: Build[MemorySpec] | None = None) -> None:
         super().__init__(
             name=name, label=label, fields=FIELDS, spec_class=MemorySpec, tokenize=split_keeping_empty,
-            handle_label="run", backend=self._backend, probe=self._probe, pull=pull, prune=prune, orphans=orphans,
+            handle_label="run", backend=self._backend, probe=self._probe, watch=watch, pull=pull, build=build,
+            prune=prune, orphans=orphans,
         )
         self.runs: list[MemoryRun] = []
         self.status = ExecutorStatus(True, "ready")

@@ -17,7 +17,6 @@ import errno
 import fcntl
 import os
 import select
-import shutil
 import signal
 import stat
 import subprocess
@@ -93,7 +92,7 @@ def resolve_program(name: str, work_dir: str) -> str | None:
     # replaced program is never run from a stale answer.
     if found is not None and _executable_file(found):
         return found
-    found = shutil.which(name, path=search)
+    found = _which(name, search)
     if found is not None:
         if len(_found) > 512:
             _found.clear()
@@ -102,6 +101,20 @@ def resolve_program(name: str, work_dir: str) -> str | None:
 
 
 _found: dict[tuple[str, str], str] = {}
+
+
+def _which(name: str, search: str) -> str | None:
+    """``shutil.which(name, path=search)`` for a name without ``/``, on POSIX, written out: importing
+    shutil loads its archive modules (bz2, lzma), and a command line pays for every module it loads."""
+    seen: set[str] = set()
+    for folder in search.split(os.pathsep) if search else ():
+        if folder in seen:
+            continue
+        seen.add(folder)
+        candidate = os.path.join(folder, name)
+        if os.path.exists(candidate) and os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
 
 
 def _executable_file(path: str) -> bool:

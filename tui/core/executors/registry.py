@@ -73,5 +73,13 @@ def places(entries: Iterable[Entry], capability: Callable[[Kind[Any]], U | None]
     return found
 
 
-register(native.KIND)
-register(docker.KIND)
+def builtin_only() -> bool:
+    """True while the table holds exactly the package's own kinds (no test's or plug-in's): what the
+    entries cache needs to know, since it can stamp only the package's code."""
+    with _lock:
+        return tuple(_kinds.values()) == _BUILTIN
+
+
+_BUILTIN: tuple[Kind[Any], ...] = (native.KIND, docker.KIND)
+for _kind in _BUILTIN:
+    register(_kind)

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import re2
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -264,6 +263,8 @@ def _regex(check: Check, node: Node, value: Any, field: str) -> Any:
     if not isinstance(value, str):
         check.error(node, field, f"must be a regular expression (a string), not {describe(node)}", quote_hint(node))
         return None
+    import re2  # here, as in compile_pattern: only files with regular expressions need it
+
     try:
         return compile_pattern(value)
     except re2.error as exc:

@@ -13,8 +13,6 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import re2
-
 from tui.core.policy.model import Condition
 
 #: What a field path gives when nothing is there.
@@ -115,7 +113,10 @@ def _contains(haystack: Any, needle: Any) -> bool | None:
 @functools.lru_cache(maxsize=256)
 def compile_pattern(text: str) -> Any:
     """An RE2 pattern. Raises ``re2.error`` for a bad one (without RE2 writing to stderr, where the
-    console draws)."""
+    console draws). RE2 is imported here, by the first regular expression: most policies have none, and
+    a command line that starts pays for every module it loads."""
+    import re2
+
     options = re2.Options()
     options.log_errors = False
     return re2.compile(text, options)
@@ -131,6 +132,8 @@ def _runtime_pattern(value: Any) -> Any:
     """The pattern of a ``value_from`` regular expression, or ``None`` when it is not one."""
     if not isinstance(value, str):
         return None
+    import re2
+
     try:
         return compile_pattern(value)
     except re2.error:

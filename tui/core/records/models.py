@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sqlite3
@@ -131,8 +130,14 @@ def resolve_records_path(
 
 def os_user() -> str:
     """Who runs this process: the login name, else the numeric uid (containers without passwd)."""
+    # getpass.getuser() written out: importing getpass loads its terminal support, for nothing here.
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if os.environ.get(name):
+            return os.environ[name]
+    import pwd
+
     try:
-        return getpass.getuser()
+        return pwd.getpwuid(os.getuid()).pw_name
     except (KeyError, OSError):
         return str(os.getuid())
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import operator
 import os
 import threading
@@ -39,8 +38,6 @@ from tui.core.records.models import (
 from tui.core.records.schema import pack_chunks
 from tui.core.records.store import RecordStore
 from tui.core.streams import StreamName
-
-log = logging.getLogger(__name__)
 
 #: Seconds between two ticks of the writer thread (new runs appear as ``running``, counts move on).
 # Called per chunk of a batch through map(): C all the way (a recorded fast stream counted every call).
@@ -287,7 +284,9 @@ class Recorder:
     def _fail(self, problem: str) -> None:
         self.problem = f"run records off: {problem}"
         if self._on_problem is None:
-            log.warning("%s", self.problem)  # nobody else will say it
+            import logging  # only here: every command line would pay for loading it
+
+            logging.getLogger(__name__).warning("%s", self.problem)  # nobody else will say it
         with self._runs_lock:
             runs, self._runs = list(self._runs.values()), {}
         for run in runs:

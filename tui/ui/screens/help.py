@@ -31,14 +31,15 @@ HELP: dict[str, str] = {
 ## Executors
 
 Executors from the entry files, grouped by namespace, with their kind, status and number of allowed
-commands. Status is probed in the background: native executors are ready; a docker executor needs its
-daemon and its image.
+commands. Status is live, followed in the background: native executors are ready; a docker executor
+needs its daemon and its image, and shows within seconds a daemon that starts or stops and an image
+pulled or removed elsewhere.
 
 | key | does |
 |---|---|
 | `↑` `↓` | select an executor (its details show on the right) |
 | `Enter`, `r` | run: pick an allowed command, or type one where there is no whitelist |
-| `p` | pull the missing image of a docker executor (with a progress bar) |
+| `p` | pull the missing image of a docker executor; where none can be pulled, build it here (its recipe) |
 | `space` | fold or unfold a namespace |
 
 In the run dialog the exact argv is shown before anything runs, and a refusal is explained there.

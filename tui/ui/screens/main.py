@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
+from textual.widgets import Static, TabbedContent, TabPane, Tree
 
 from tui.core.engine import Engine
 from tui.core.entries.models import Entry
@@ -26,6 +26,7 @@ from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.run_dialog import RunDialog
 from tui.ui.widgets.executor_details import ExecutorDetails
 from tui.ui.widgets.executor_list import ExecutorTree
+from tui.ui.widgets.key_footer import KeyFooter
 from tui.ui.widgets.problems_view import ProblemsView
 from tui.ui.widgets.repl_view import ReplView
 from tui.ui.widgets.run_tab import RunFeed, RunTab
@@ -53,6 +54,22 @@ def access_banner(access: Access) -> str:
     if access.unrestricted:
         text += " · policies do not apply without " + ("an actor" if access.actor is None else "a scope")
     return text
+
+
+class MainTabs(TabbedContent):
+    """The screen's tabs. A focus inside a tab shows that tab (Textual's rule), once the screen has
+    settled (a tab's content may take the focus as it mounts: the REPL's editor does), and unless the
+    focus has moved on by the time the tab hears of it: that message is late (it passes through every
+    widget between), and acting on it would undo the tab key the operator pressed meanwhile."""
+
+    switch_on_focus = False
+    """Set by the screen once everything is mounted."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        focused = self.screen.focused
+        if not self.switch_on_focus or focused is None or event.tab_pane not in focused.ancestors:
+            event.stop()
+            event.prevent_default()  # TabbedContent's own handler would switch to the pane
 
 
 class MainScreen(Screen[None]):
@@ -84,22 +101,28 @@ class MainScreen(Screen[None]):
         if access != Access():
             # Whoever watches the screen must see whose rights it shows (a presenter, a visitor).
             yield Static(access_banner(access), id="access-bar")
-        with TabbedContent(id="main-tabs", initial="executors"):
+        with MainTabs(id="main-tabs", initial="executors"):
             with TabPane("Executors", id="executors"), Horizontal(id="executors-layout"):
                 yield ExecutorTree(id="executor-tree")
                 yield ExecutorDetails(id="executor-details")
             with TabPane("Problems", id="problems"):
                 yield ProblemsView(id="problems-view")
             yield from self._extra_tabs
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if not self.query(ExecutorTree):
             return  # the console was told to quit while the screen was being made (a browser closed at once)
+        # Synchronous: the focus must leave a tab in the same step that hides it (see _focus_active_tab).
+        self.watch(self.tabs, "active", self._focus_active_tab, init=False)
         self.show_entries()
-        # No tab's content takes the focus as it mounts (that would switch to its tab, and a key pressed
-        # meanwhile would be undone): the executors have it from the start.
-        self.query_one(ExecutorTree).focus()
+        self.call_after_refresh(self._settle)
+
+    def _settle(self) -> None:
+        # Everything is mounted: the focus goes to the tab shown (taken meanwhile by whatever focused
+        # itself as it mounted), and from now on a focus elsewhere shows its tab.
+        cast(MainTabs, self.tabs).switch_on_focus = True
+        self._focus_active_tab()
 
     # -- what the app calls ----------------------------------------------------------------------
 
@@ -133,7 +156,6 @@ class MainScreen(Screen[None]):
         await self.tabs.add_pane(pane)
         if activate:
             self.tabs.active = pane.id or ""
-            pane.view.pane.focus()
 
     def run_tabs(self) -> list[RunTab]:
         return list(self.query(RunTab))
@@ -166,6 +188,10 @@ class MainScreen(Screen[None]):
         self.query_one(ExecutorDetails).show(entry, self.console.statuses.get(entry_id or ""), self._access_of(entry),
                                              actor.id if actor else "")
 
+    @on(ExecutorTree.InView)
+    def _in_view(self, event: ExecutorTree.InView) -> None:
+        self.console.probe(event.ids)
+
     @on(Tree.NodeHighlighted, "#executor-tree")
     def _highlighted(self) -> None:
         self._show_details()
@@ -175,12 +201,16 @@ class MainScreen(Screen[None]):
         if event.node.data is not None:
             self.action_run()
 
-    @on(TabbedContent.TabActivated, "#main-tabs")
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        # Put the keys where the operator looks: the pane of a run, the tree, the REPL's editor.
-        pane = event.pane
-        if pane.id != self.tabs.active:
-            return  # a stale activation (focus moves activate tabs too): acting on it would ping-pong
+    def _focus_active_tab(self) -> None:
+        """Put the keys where the operator looks: the pane of a run, the tree, the REPL's editor.
+
+        Runs as the active tab changes, before the old tab is hidden. Left focused, a widget of the old
+        tab would be blurred as it hides, and Textual would hand the focus to a sibling in that hidden
+        tab (a run's stdin line), whose focus switches the tabs back: a tab key undone a moment later
+        (seen while a run flooded its pane, when the hide came before a focus sent from a message)."""
+        pane = self.tabs.active_pane
+        if pane is None:
+            return
         focus_target: Widget | None = None
         if isinstance(pane, RunTab):
             focus_target = pane.view.pane
@@ -193,7 +223,7 @@ class MainScreen(Screen[None]):
             focus_target = editor if isinstance(editor, Widget) else next(
                 (w for w in pane.query("*") if w.focusable), None)
         if focus_target is not None:
-            focus_target.focus()
+            self.set_focus(focus_target)
 
     # -- actions ---------------------------------------------------------------------------------
 

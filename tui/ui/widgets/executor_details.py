@@ -128,5 +128,12 @@ class ExecutorDetails(VerticalScroll, can_focus=True):
         """Redraw the status line only (a probe finished)."""
         content = status_content(status) if entry.is_executor else Content("not an executor: the console ignores it")
         if status is not None and status.remedy == PULL:
-            content = Content.assemble(content, Content.from_markup("  [$accent]press p to pull it[/]"))
+            kind = registry.find(entry.kind)
+            can_build = kind is not None and kind.build is not None and entry.spec is not None \
+                and kind.build.offered(entry.spec)
+            offer = "press p to pull it (or build it here)" if can_build else "press p to pull it"
+            content = Content.assemble(content, Content.from_markup("  [$accent]$offer[/]", offer=offer))
+        if status is not None and status.engine:
+            content = Content.assemble(content, Content.from_markup("\n[$foreground-muted]engine[/] $engine",
+                                                                    engine=status.engine))
         self.query_one("#details-status", Static).update(content)

@@ -3,9 +3,11 @@
 Feeding contract (what the app does):
 
 - ``pane.append(stream, data)`` from any thread (a process reader): it only enqueues the bytes.
-- Every ~40 ms a timer on the UI thread drains the queue into the buffer (at most ~15 ms of work per
-  tick, so keys stay answered however fast a process prints) and refreshes once.
-- ``pane.flush()`` drains at once (on the UI thread), e.g. when the run ends.
+- While output is queued, a timer on the UI thread drains it into the buffer in short steps (a few ms
+  of work every ~12 ms, so keys stay answered however fast a process prints), and the pane is redrawn
+  at most every 100 ms. The timer sleeps while the queue is empty.
+- ``pane.finish(then)`` (the run ended) drains what is queued in back-to-back steps, then calls
+  ``then``; ``pane.flush()`` drains it at once (both on the UI thread).
 
 Only the visible rows are rendered (``render_line``), each parsed for ANSI colours lazily and kept in an
 LRU cache of strips. The pane posts no message per line; the app reads :attr:`status` (a reactive) or the
@@ -14,10 +16,12 @@ messages below, which the app connects to the process.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
@@ -31,6 +35,7 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 from tui.ui.output_buffer import OutputBuffer, Stream
@@ -38,14 +43,20 @@ from tui.ui.pane_index import FilterIndex, SearchIndex
 from tui.ui.settings import DEFAULT_SCROLLBACK
 from tui.ui.widgets.output_render import GUTTER_WIDTH, RowStyles, render_content, render_gutter
 
-DRAIN_INTERVAL = 0.04
-"""Seconds between two drains of the queue: output reaches the screen in batches, never per line."""
-DRAIN_BUDGET = 0.015
+DRAIN_SLICE = 0.004
+"""Seconds of feeding per drain step at most: a key waits for one step at worst, never for a backlog."""
+DRAIN_STEP = 0.012
+"""Seconds between two drain steps while output is queued: a third of the UI thread at most goes to
+feeding; the rest stays for keys, screen updates, and the thread reading the process, which needs the
+interpreter lock too (starved of it, the process blocks on a full pipe and the stream slows down)."""
+REDRAW_INTERVAL = 0.1
+"""While output keeps coming, the pane is redrawn at most this often: a redraw renders every visible
+row anew (10-20 ms of the UI thread with the screen around it), and nobody reads a flood at more than
+ten frames a second. Once the queue is empty, at once."""
 PIECE = 16384
-"""Bytes per queued piece: the unit of work of a drain (~300 lines, about a millisecond to parse)."""
+"""Bytes per queued piece: the unit of work of a drain step (~300 lines, a fraction of a millisecond)."""
 QUEUE_SLACK_LINES = 10_000
 """Lines queued beyond the scrollback size before the oldest queued output is let go."""
-"""Seconds of feeding per drain at most; the rest waits for the next tick so keys stay answered."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,11 @@ class OutputPane(ScrollView, can_focus=True):
         self._queue: deque[tuple[Stream, bytes, int]] = deque()
         self._queue_lock = threading.Lock()
         self._queued_lines = 0
+        self._draining = False  # the drain timer runs, or was asked to (under the lock)
+        self._finishing = False
+        self._when_finished: list[Callable[[], None]] = []
+        self._drain_timer: Timer | None = None
+        self._next_redraw = 0.0
         # Output let go before it reached the buffer: (lines, bytes) per stream, reported at the next drain.
         self._skipped: dict[Stream, tuple[int, int]] = {}
         # Finished strips of complete rows, keyed by everything that changes how a row looks.
@@ -184,23 +200,66 @@ class OutputPane(ScrollView, can_focus=True):
                 self._queued_lines -= lines
                 skipped_lines, skipped_bytes = self._skipped.get(old_stream, (0, 0))
                 self._skipped[old_stream] = (skipped_lines + lines, skipped_bytes + len(old))
+            wake, self._draining = not self._draining, True
+        if wake:
+            # post_message underneath: the one way in from another thread.
+            self.call_later(self._start_draining)
 
     def on_mount(self) -> None:
-        self.set_interval(DRAIN_INTERVAL, self._drain)
+        self._drain_timer = self.set_interval(DRAIN_STEP, self._drain_steps, pause=not self._draining)
+
+    def _start_draining(self) -> None:
+        if self._drain_timer is not None:
+            self._drain_timer.resume()
 
     def flush(self) -> None:
         """Drain everything queued now (UI thread only)."""
         self._drain(budget=None)
 
-    def _drain(self, budget: float | None = DRAIN_BUDGET) -> None:
-        if not self._queue:
+    def finish(self, then: Callable[[], None] | None = None) -> None:
+        """The run ended: drain what is queued in steps one after the other rather than at the pace of
+        a flood (nothing more will come, so the reading thread needs no room). The last lines show
+        sooner, and a key still waits for one step at worst. ``then`` runs once everything queued is in
+        the pane, at once if nothing is (UI thread only)."""
+        self._finishing = True
+        if then is not None:
+            self._when_finished.append(then)
+        if self._queue:
+            self._start_draining()
+        else:
+            self._finished()
+
+    def _finished(self) -> None:
+        callbacks, self._when_finished = self._when_finished, []
+        for callback in callbacks:
+            callback()
+
+    async def _drain_steps(self) -> None:
+        # The drain timer's own task: waiting here holds up no widget's messages.
+        if self._skipped and not self._finishing and time.monotonic() < self._next_redraw:
+            # The queue overflowed since the last step: output comes faster than the pane takes it, and
+            # what waits at the head of the queue is dropped by the scrollback anyway once the rest is
+            # in. Feed only what the next redraw shows; the run's end feeds the rest.
             return
+        self._drain()
+        if not self._finishing:
+            return
+        while self._queue:
+            await asyncio.sleep(0)  # the rest of the console runs between two steps
+            self._drain()
+        self._finished()
+
+    def _drain(self, budget: float | None = DRAIN_SLICE) -> None:
         deadline = None if budget is None else time.perf_counter() + budget
         feed = self.buffer.feed
         queue = self._queue
+        fed = False
         while True:
             with self._queue_lock:
                 if not queue:
+                    self._draining = False
+                    if self._drain_timer is not None:
+                        self._drain_timer.pause()  # until append() wakes it
                     break
                 if self._skipped:
                     skipped, self._skipped = self._skipped, {}
@@ -208,9 +267,13 @@ class OutputPane(ScrollView, can_focus=True):
                 stream, data, lines = queue.popleft()
                 self._queued_lines -= lines
             feed(stream, data)
+            fed = True
             if deadline is not None and time.perf_counter() > deadline:
                 break
-        self._content_changed()
+        now = time.monotonic()
+        if fed and (not queue or now >= self._next_redraw):
+            self._next_redraw = now + REDRAW_INTERVAL
+            self._content_changed()
 
     def _content_changed(self) -> None:
         buffer = self.buffer

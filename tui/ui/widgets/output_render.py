@@ -53,7 +53,11 @@ def render_content(
     -1 means to the end of the row).
     """
     base = styles.stderr if line.stream == "stderr" else styles.stdout
-    # Only rows that hold an escape pay for the ANSI decoder; plain rows are the common case.
+    if search is None and selection_span is None and "\x1b" not in line.text:
+        # The common case, a plain row: one segment, without Rich's text machinery (a flood redraws every
+        # visible row several times a second).
+        return Strip([Segment(line.text, base)], cell_len(line.text))
+    # Only rows that hold an escape pay for the ANSI decoder.
     if "\x1b" in line.text:
         text = Text.from_ansi(line.text, style=base, no_wrap=True, end="")
     else:

@@ -163,10 +163,9 @@ class RunTab(TabPane):
         if not background:
             return
         event.prevent_default()
-        if self._return_focus is not None and self._return_focus.is_attached:
-            self._return_focus.focus()
-        else:
-            self.screen.set_focus(None)
+        # At once: a deferred focus() could land after the operator's next tab key, and switch back.
+        self.screen.set_focus(
+            self._return_focus if self._return_focus is not None and self._return_focus.is_attached else None)
 
     def _refresh_info(self) -> None:
         for view in self.query(RunView):
@@ -175,7 +174,12 @@ class RunTab(TabPane):
     def _ended(self) -> None:
         if not self.is_attached or not self.query(RunView):
             return  # the tab closed meanwhile
-        self.view.pane.flush()
+        # The header says how it ended once the pane shows all it printed, as an operator reads them.
+        self.view.pane.finish(then=self._show_end)
+
+    def _show_end(self) -> None:
+        if not self.is_attached or not self.query(RunView):
+            return  # the tab closed meanwhile
         self._refresh_info()
         self._ticker.stop()
         for ancestor in self.ancestors:

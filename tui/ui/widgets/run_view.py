@@ -64,7 +64,9 @@ class RunView(Container):
 
     def on_mount(self) -> None:
         self.watch(self.pane, "status", self._show_status)
-        self.pane.focus()
+        # At once rather than through ``focus()``, whose deferred call could land after a key that
+        # already took the operator elsewhere.
+        self.screen.set_focus(self.pane)
 
     @property
     def pane(self) -> OutputPane:
