@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.dockertools import samples_with_test_image
 from tests.serve import browser
 from tests.serve.servetools import ServeProcess, serving, wait_until
-
-SAMPLES = str(Path(__file__).resolve().parents[2] / "sample_entries")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +37,9 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, driver: Any) -> Iterator[ServeProcess]:
-    with serving(["--entries", SAMPLES], tmp_path_factory.mktemp("serve")) as server:
+    # The samples, with the tests' own image in the sandbox.
+    samples = samples_with_test_image(tmp_path_factory.mktemp("samples"))
+    with serving(["--entries", str(samples)], tmp_path_factory.mktemp("serve")) as server:
         yield server
 
 
