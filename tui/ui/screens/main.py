@@ -40,8 +40,7 @@ def optional_tabs(engine: Engine, recorder: Any, scrollback_lines: int, *, repl:
                   history_actor: str | None = None) -> list[TabPane]:
     """The REPL tab (unless ``repl`` is false), and the run history when runs are recorded (``recorder`` is
     not None): only the runs of ``history_actor`` when one is given."""
-    view = ReplView(lambda on_print: make_repl(engine, on_print), focus_on_mount=False)  # the tab takes it
-    tabs = [TabPane("REPL", view, id="repl")] if repl else []
+    tabs = [TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl")] if repl else []
     if recorder is not None:
         runs = RunsView(recorder.store, recorder.problem, max_lines=scrollback_lines, actor=history_actor)
         tabs.append(TabPane("History", runs, id="history"))

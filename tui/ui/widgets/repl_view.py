@@ -99,14 +99,10 @@ class ReplView(Container):
         *,
         history: History | None = None,
         max_entries: int = 2000,
-        focus_on_mount: bool = True,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """``focus_on_mount``: give the editor the keys once mounted (false in a tab that is not shown: the
-        focus would switch to that tab)."""
         super().__init__(id=id, classes=classes)
-        self._focus_on_mount = focus_on_mount
         self.history = history if history is not None else History()
         """The input history (saved after every chunk that runs)."""
         self._max_entries = max_entries
@@ -159,8 +155,7 @@ class ReplView(Container):
     def on_mount(self) -> None:
         editor = self.editor
         self.watch(editor, "scroll_y", self._refresh_gutter, init=False)
-        if self._focus_on_mount:
-            editor.focus()
+        editor.focus()
         self.set_interval(_TICK, self._tick, name="repl-tick")
         if self.history.last_error:
             self._flash(self.history.last_error)
