@@ -1,13 +1,13 @@
 """B9N and B9D (quality.md): ``execdeck run`` as a whole process, from its start to its exit.
 
 B9N runs ``true`` on a native executor against ``python -c "import subprocess; subprocess.run(['true'])"``;
-B9D runs ``true`` in a container against ``docker run --rm IMAGE true``. Both sides are whole processes
-started the same way, alternating (the first of two process starts is measurably slower here), and the
-ratio is the median of the pairs. The product is the installed ``execdeck`` script beside the interpreter
-that runs the benchmarks, with run records on (into a temporary file), on an entry file holding both
-executors, as an operator's would; the Python baseline runs on that same interpreter, called directly
-(not through a shim such as pyenv's, which costs more than the whole command; its real path would leave
-the virtual environment, and the site-packages of the system interpreter load things of their own).
+B9D runs ``true`` in a container (``auto_remove``, as ``--rm``) against ``docker run --rm IMAGE true``. Both
+sides are whole processes started the same way, alternating (the first of two process starts is measurably
+slower here), and the ratio is the median of the pairs. The product is the installed ``execdeck`` script
+beside the interpreter that runs the benchmarks, with run records on (into a temporary file), on an entry file
+holding both executors, as an operator's would; the Python baseline runs on that same interpreter, called
+directly (not through a shim such as pyenv's, which costs more than the whole command; its real path would
+leave the virtual environment, and the site-packages of the system interpreter load things of their own).
 
 The package is compiled to bytecode first, as an installed wheel is: a checkout run with
 ``PYTHONDONTWRITEBYTECODE`` set (as here) would otherwise compile every module of execdeck on every start.
@@ -38,6 +38,7 @@ entries:
   - name: docker
     kind: exec.docker
     image: {IMAGE}
+    auto_remove: true
 """
 PYTHON_BASELINE = "import subprocess; subprocess.run(['true'])"
 WARM_UP = 2

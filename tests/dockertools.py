@@ -218,10 +218,15 @@ def describe_container(c: dict[str, Any]) -> str:
 
 
 def remove_containers(client: docker.APIClient, ids: Iterable[str]) -> None:
-    """Force-remove each container; one already gone is fine."""
+    """Force-remove each container; one already gone, or being removed by its owner, is fine."""
     for cid in ids:
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             client.remove_container(cid, force=True, v=True)
+        except docker.errors.NotFound:
+            continue
+        except docker.errors.APIError as err:
+            if err.status_code != 409 or "already in progress" not in str(err):
+                raise
 
 
 # ---- processes, mounts, ports --------------------------------------------------------------------------
