@@ -101,7 +101,8 @@ def test_a_visitor_sees_the_executors_and_runs_a_sandbox_command(fresh: Any, ser
     assert any("app:sandbox · echo hello from the sandbox" in row for row in rows)
     # Back on the executors (F2): the list, the lock, the sandbox's details. The README's screenshot.
     _keys(fresh, Keys.F2)
-    browser.wait_for_screen(fresh, browser.shows("app:sandbox  docker"), "the sandbox's details")
+    browser.wait_for_screen(fresh, lambda rows: browser.shows("app:sandbox  docker")(rows)
+                            and browser.shows("r Run")(rows), "the sandbox's details and the executors' keys")
     shot = Path(os.environ.get("EXECDECK_SCREENSHOT") or tmp_path / "serve-demo.png")
     assert fresh.save_screenshot(str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
