@@ -86,14 +86,17 @@ class RunFeed:
             self._pending.clear()
 
 
-def run_info(process: Process, lines: int, now_wall: float | None = None, now_mono: float | None = None) -> RunInfo:
-    """A header snapshot of ``process`` (its times turned from wall clock to ``time.monotonic``)."""
+def run_info(process: Process, lines: int, now_wall: float | None = None, now_mono: float | None = None, *,
+             show_end: bool = True) -> RunInfo:
+    """A header snapshot of ``process`` (its times turned from wall clock to ``time.monotonic``). Without
+    ``show_end``, a process that ended is shown as still running (its pane has not shown all it printed)."""
     wall = time.time() if now_wall is None else now_wall
     mono = time.monotonic() if now_mono is None else now_mono
     spec = process.spec
-    status = process.exit_status
+    status = process.exit_status if show_end else None
     started = None if process.started_at is None else mono - (wall - process.started_at)
-    ended = None if process.ended_at is None or started is None else mono - (wall - process.ended_at)
+    ended_at = process.ended_at if show_end else None
+    ended = None if ended_at is None or started is None else mono - (wall - ended_at)
     if status is None:
         state = "running" if process.started_at is not None else "starting"
     elif status.error is not None:
@@ -113,9 +116,10 @@ def run_info(process: Process, lines: int, now_wall: float | None = None, now_mo
     )
 
 
-def tab_title(process: Process) -> str:
-    """``▶ app:shell: sleep 30`` while running; ✓ or ✗ once ended. Short enough for a tab."""
-    status = process.exit_status
+def tab_title(process: Process, *, show_end: bool = True) -> str:
+    """``▶ app:shell: sleep 30`` while running (or while its end is not shown yet: ``show_end``); ✓ or ✗ once
+    ended. Short enough for a tab."""
+    status = process.exit_status if show_end else None
     mark = "▶" if status is None else ("✓" if status.ok else "✗")
     command = process.spec.command
     if len(command) > 24:
@@ -137,9 +141,10 @@ class RunTab(TabPane):
         self._return_focus = return_focus
         self.process = feed.process
         self._info_filter = info_filter
+        self._end_shown = False
         stdin = True
         super().__init__(
-            tab_title(self.process),
+            tab_title(self.process, show_end=False),  # the end shows once the pane shows everything
             RunView(self._info(), max_lines=max_lines, stdin=stdin),
             id=f"run-{self.process.run_id}",
         )
@@ -149,7 +154,9 @@ class RunTab(TabPane):
         return self.query_one(RunView)
 
     def _info(self) -> RunInfo:
-        info = run_info(self.process, self.feed.lines)
+        # The end is shown once the pane shows everything (_show_end): the once-a-second refresh, between the
+        # process's end and then, would otherwise say "exited" above a pane that is still empty.
+        info = run_info(self.process, self.feed.lines, show_end=self._end_shown)
         return self._info_filter(info) if self._info_filter is not None else info
 
     def on_mount(self) -> None:
@@ -180,6 +187,7 @@ class RunTab(TabPane):
     def _show_end(self) -> None:
         if not self.is_attached or not self.query(RunView):
             return  # the tab closed meanwhile
+        self._end_shown = True
         self._refresh_info()
         self._ticker.stop()
         for ancestor in self.ancestors:
