@@ -195,6 +195,15 @@ def test_the_memory_limit_kills_a_pooled_run_and_says_so(pooled_executor: Callab
     assert (outcome.code, outcome.oom_killed) == (137, container_engine.name == "docker")
 
 
+def test_a_child_killed_for_memory_is_reported_though_the_command_outlived_it(
+    pooled_executor: Callable[..., Pair], container_engine: dt.ContainerEngine
+) -> None:
+    outcome = same_both_ways(pooled_executor(memory_limit=64 * MIB),
+                             "sh -c 'head -c 300000000 /dev/zero | tail; echo survived; exit 1'")
+    assert (outcome.stdout, outcome.code) == (b"survived\n", 1)
+    assert outcome.oom_killed == (container_engine.name == "docker")
+
+
 def test_the_process_limit_allows_a_pooled_run_as_many_processes(pooled_executor: Callable[..., Pair]) -> None:
     # Each loop pass starts one more process, until a fork fails: as many passes pooled as fresh.
     outcome = same_both_ways(pooled_executor(pids_limit=8),

@@ -25,8 +25,8 @@ What differs from a fresh container, and how it is made equal:
 * A program missing from the image: the daemon reports it in the exec's output stream; that text becomes
   the run's error, with exit code 127, as the init's report does in a fresh container (the init's own
   line on stderr is not there).
-* Out of memory: the daemon marks a container ``OOMKilled`` only when the container ends, so a run that
-  ended by SIGKILL kills its container and reads the flag then.
+* Out of memory: the daemon marks a container ``OOMKilled`` only when the container ends, so a failing run
+  of an entry with a ``memory_limit`` kills its container and reads the flag then.
 
 Every pooled container carries the owner labels, so the orphan sweep finds those of an engine that died
 without its shutdown; :meth:`ContainerPool.close` (at engine shutdown) removes the others.
@@ -116,7 +116,7 @@ def cannot_serve(spec: DockerSpec, engine: str) -> str:
 
 
 class ContainerPool:
-    """Up to ``size`` started containers of one entry, refilled by a thread of its own. Thread-safe.
+    """Up to ``spec.pool`` started containers of one entry, refilled by a thread of its own. Thread-safe.
 
     :meth:`take` never blocks on the daemon. The refill thread makes one container at a time (each call with
     the client's deadline), sleeps while the pool is full, backs off after a failure and gives up after
@@ -355,6 +355,8 @@ class PooledBackend(DockerBackend):
             self._exec_start(client, sink)
         except BaseException as err:
             self._abandon()
+            if self._held is not None:
+                self._held.finish(failed=False)
             if isinstance(err, docker.errors.APIError):
                 raise internal(daemon_message(err), command=self.run.command) from err
             if is_transport_error(err):
@@ -449,11 +451,14 @@ class PooledBackend(DockerBackend):
         except Exception:  # noqa: BLE001 - unreachable, or the container vanished
             return self._lost()
         code = int(state["ExitCode"])
-        return ExitInfo(code=code, oom_killed=code == 137 and self._oom_killed_ending())
+        # As in a fresh container, only a failing run can have met the memory cap (maybe in a child of the
+        # command's, which the command outlived).
+        return ExitInfo(code=code, oom_killed=code != 0 and self._oom_killed_ending())
 
     def _oom_killed_ending(self) -> bool:
-        """Whether the memory cap killed the command: the daemon says so only once the container ended, so
-        end it (it served its one run) and ask."""
+        """Whether the memory cap killed a process of the run: the daemon says so only once the container
+        ended, so end it (it served its one run) and ask. Costs the container's end on a failing run of an
+        entry with a ``memory_limit`` only."""
         if not self.spec.memory_limit or self._client is None:
             return False
         api = raw_api(self._client)
@@ -466,11 +471,6 @@ class PooledBackend(DockerBackend):
         return self._oom_killed(self._client)
 
     # -- while it runs ---------------------------------------------------------------------------
-
-    def write_stdin(self, data: bytes, cancel: threading.Event | None = None) -> None:
-        if self.pooled and self._exited.is_set():
-            raise internal("write to stdin: container already stopped")
-        super().write_stdin(data, cancel)
 
     def send_signal(self, signum: int) -> None:
         if not self.pooled:
