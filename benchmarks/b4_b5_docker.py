@@ -57,6 +57,13 @@ def _cli(*args: str) -> list[str]:
     return ["docker", "-H", resolve_host(""), "run", "--rm", *args]
 
 
+def _docker_run_true() -> float:
+    """Seconds of `docker run --rm IMAGE true`: the baseline of B4 and B8."""
+    start = time.perf_counter()
+    subprocess.run(_cli(IMAGE, "true"), check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
 def _result(products: list[float], baselines: list[float], unit: str, *, time_ratio: bool) -> dict[str, Any]:
     return paired_result(products, baselines, unit, 3 if time_ratio else 1)
 
@@ -88,14 +95,9 @@ def run_b4(runs: int = 20) -> dict[str, Any]:
         settled.append(time.perf_counter() - start)
         return elapsed
 
-    def baseline() -> float:
-        start = time.perf_counter()
-        subprocess.run(_cli(IMAGE, "true"), check=True, stdout=subprocess.DEVNULL)
-        return time.perf_counter() - start
-
     try:
         product()  # the first run connects to the daemon: not part of the figure
-        products, baselines = measure_pairs(product, baseline, runs)
+        products, baselines = measure_pairs(product, _docker_run_true, runs)
     finally:
         engine.shutdown()
     result = _result(products, baselines, "s", time_ratio=True)
@@ -190,9 +192,7 @@ def run_b8(runs: int = 20, size: int = 2) -> dict[str, Any]:
 
     def baseline() -> float:
         quiet()
-        start = time.perf_counter()
-        subprocess.run(_cli(IMAGE, "true"), check=True, stdout=subprocess.DEVNULL)
-        return time.perf_counter() - start
+        return _docker_run_true()
 
     try:
         product()  # the first run connects to the daemon: not part of the figure

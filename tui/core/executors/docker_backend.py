@@ -23,7 +23,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import docker
@@ -389,8 +389,14 @@ class DockerBackend(ProcessBackend):
         assert self._client is not None
         if self._exited.is_set() or self._wait_done.is_set():
             raise internal("container already stopped")
-        try:
+        with self._signal_errors(signum):
             kill_container(self._client, self._id, signum)
+
+    @contextlib.contextmanager
+    def _signal_errors(self, signum: int) -> Iterator[None]:
+        """What the daemon answers to a signal (or the lack of an answer), as the run's errors."""
+        try:
+            yield
         except docker.errors.APIError as err:
             if err.status_code == 409 or "is not running" in str(err):
                 raise internal("container already stopped") from err

@@ -483,20 +483,11 @@ class PooledBackend(DockerBackend):
             # Killing the container ends the command at once, as the init does in a fresh container.
             super().send_signal(signum)
             return
-        try:
-            # One signaller at a time (each must find only the command), and the container's removal waits.
-            with self._signal_lock:
-                signaller = self._client.exec_create(self._id, ["sh", "-c", _SIGNAL_SCRIPT, "sh", str(signum)],
-                                                     stdout=True, stderr=True)
-                said = self._client.exec_start(signaller["Id"])
-        except docker.errors.APIError as err:
-            if err.status_code == 409 or "is not running" in str(err):
-                raise internal("container already stopped") from err
-            raise internal(daemon_message(err)) from err
-        except Exception as err:
-            if is_transport_error(err):
-                raise unreachable(self.host.url, str(err)) from err
-            raise internal(f"signal {signum}: {err}") from err
+        # One signaller at a time (each must find only the command), and the container's removal waits.
+        with self._signal_errors(signum), self._signal_lock:
+            signaller = self._client.exec_create(self._id, ["sh", "-c", _SIGNAL_SCRIPT, "sh", str(signum)],
+                                                 stdout=True, stderr=True)
+            said = self._client.exec_start(signaller["Id"])
         if b"sent" not in said and not self._pump_done.is_set():
             raise internal(f"signal {signum}: the command was not found in its container ({said[:200]!r})")
 
