@@ -25,7 +25,7 @@ from tui.core.errors import ExecError
 from tui.core.executors.base import Executor
 from tui.core.executors.docker_owner import find_orphans, kill_orphans
 from tui.core.executors.docker_pool import POOL_RUN_LABEL, PooledBackend, exec_failure_message
-from tui.core.labels import LABEL_INSTANCE, LABEL_RUN
+from tui.core.labels import LABEL_ENTRY, LABEL_INSTANCE, LABEL_RUN
 
 pytestmark = pytest.mark.docker
 
@@ -357,3 +357,33 @@ def test_the_daemons_report_of_a_failed_exec_becomes_a_short_error() -> None:
                    "Error: read unixpacket @->/proc/self/fd/16/attach: read: connection reset by peer\n")
     for text in (docker_text, podman_text):
         assert exec_failure_message(text) == 'exec: "nope": executable file not found in $PATH'
+
+
+def test_a_lua_script_runs_from_the_pool_and_leaves_no_container(tmp_path: Path, docker_engine: docker.APIClient,
+                                                                  test_image: str) -> None:
+    name = f"box{os.urandom(4).hex()}"
+    (tmp_path / "entries").mkdir()
+    (tmp_path / "entries" / "_index.yaml").write_text(
+        f"namespace: p\nentries:\n  - name: {name}\n    kind: exec.docker\n    image: {test_image}\n"
+        "    auto_remove: true\n    pool: 2\n")
+    # PID 1's command line says whether a run had its container started for it or took one from the pool.
+    script = tmp_path / "pool.lua"
+    script.write_text(textwrap.dedent(f"""
+        local box = require("exec").get("p:{name}")
+        for i = 1, 50 do
+          local p = box:exec("cat /proc/1/cmdline")
+          local out = p:stdout_stream()
+          p:start()
+          local text = out:read(4096) or ""
+          p:wait()
+          if text:find("sleep", 1, true) then print("pooled after " .. i) return end
+        end
+        print("never pooled")
+    """))
+    result = subprocess.run([sys.executable, "-m", "tui", "lua", "--entries", str(tmp_path / "entries"), str(script)],
+                            cwd=REPO, capture_output=True, timeout=120, env={**os.environ, "EXECDECK_RECORDS": "off"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"pooled after "), result.stdout
+    left = docker_engine.containers(all=True, filters={"label": f"{LABEL_ENTRY}=p:{name}"})
+    dt.remove_containers(docker_engine, (c["Id"] for c in left))
+    assert left == [], "the script's pool outlived it"
