@@ -384,8 +384,9 @@ class PooledBackend(DockerBackend):
         self._held = _HeldSink(sink)
         threading.Thread(target=self._pump, args=(self._held,), name=f"docker-exec-{self.handle}",
                          daemon=True).start()
-        # The daemon answers the start before it has started the process: a signal sent in between would
-        # find nothing to signal, where a fresh container's start returns with its command running.
+        # Docker answers the start before it has started the process: a signal sent in between would find
+        # nothing to signal, where a fresh container's start returns with its command running. (Podman answers
+        # once the process runs, and its exec says ExitCode 0 even before that: the first look ends this.)
         self._poll_exec(lambda state: bool(state.get("Running")) or state.get("ExitCode") is not None,
                         QUICK_TIMEOUT)
 
