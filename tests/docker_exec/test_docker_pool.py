@@ -244,6 +244,27 @@ def test_each_pooled_container_serves_one_run_and_goes(pooled_executor: Callable
                                   for c in client.containers(all=True)), 10, "the used containers to go")
 
 
+def test_a_run_whose_pooled_container_died_gets_a_fresh_one(make_engine: EngineMaker,
+                                                             container_engine: dt.ContainerEngine) -> None:
+    entry = docker_entry(container_engine.image, host=container_engine.url, pool=1, auto_remove=True)
+    engine = make_engine(entry, long_lived=True)
+    executor = engine.get(entry.id)
+    wait_ready(executor)
+    client = container_engine.client
+    (waiting,) = pool_containers(client, engine.instance_id)
+    client.kill(waiting["Id"], 9)
+    dt.poll_until(lambda: pool_containers(client, engine.instance_id) == [], 30, "the pooled container to stop")
+    process = executor.exec("echo still served")
+    out = process.open_reader("stdout")
+    process.start()
+    assert process.wait().code == 0
+    assert read_all(out) == b"still served\n"
+    backend = process.backend
+    assert isinstance(backend, PooledBackend) and not backend.pooled
+    dt.poll_until(lambda: waiting["Id"] not in {c["Id"] for c in pool_containers(client, engine.instance_id, False)},
+                  30, "the dead container to be removed")
+
+
 def test_the_pool_is_emptied_when_its_engine_ends(make_engine: EngineMaker,
                                                   container_engine: dt.ContainerEngine) -> None:
     entry = docker_entry(container_engine.image, host=container_engine.url, pool=2)
