@@ -1,4 +1,4 @@
-"""B4 and B5 (quality.md): the docker engine against the docker command line, in the same run.
+"""B4, B5 and B8 (quality.md): the docker engine against the docker command line, in the same run.
 
 Each figure alternates product and baseline and reports the median of the pair ratios, so a noisy
 machine slows both sides of a pair alike. Both need a daemon, the ``docker`` command and the test
@@ -45,15 +45,23 @@ def _skip_reason() -> str | None:
     return None
 
 
-def _engine() -> Engine:
+def _engine(pool: int = 0) -> Engine:
     # auto_remove: the product's cycle includes the removal, as `docker run --rm` does.
     entry = Entry(id=_ID, namespace="bench", name="docker", kind=KIND.name, location=Location(Path("bench")),
-                  spec=DockerSpec(image=IMAGE, auto_remove=True))
-    return Engine(LoadResult(entries=(entry,)))
+                  spec=DockerSpec(image=IMAGE, auto_remove=True, pool=pool))
+    # A pool lives only in a long-lived engine (the console's).
+    return Engine(LoadResult(entries=(entry,)), long_lived=pool > 0)
 
 
 def _cli(*args: str) -> list[str]:
     return ["docker", "-H", resolve_host(""), "run", "--rm", *args]
+
+
+def _docker_run_true() -> float:
+    """Seconds of `docker run --rm IMAGE true`: the baseline of B4 and B8."""
+    start = time.perf_counter()
+    subprocess.run(_cli(IMAGE, "true"), check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
 
 
 def _result(products: list[float], baselines: list[float], unit: str, *, time_ratio: bool) -> dict[str, Any]:
@@ -87,14 +95,9 @@ def run_b4(runs: int = 20) -> dict[str, Any]:
         settled.append(time.perf_counter() - start)
         return elapsed
 
-    def baseline() -> float:
-        start = time.perf_counter()
-        subprocess.run(_cli(IMAGE, "true"), check=True, stdout=subprocess.DEVNULL)
-        return time.perf_counter() - start
-
     try:
         product()  # the first run connects to the daemon: not part of the figure
-        products, baselines = measure_pairs(product, baseline, runs)
+        products, baselines = measure_pairs(product, _docker_run_true, runs)
     finally:
         engine.shutdown()
     result = _result(products, baselines, "s", time_ratio=True)
@@ -140,3 +143,62 @@ def run_b5(mib: int = 256, runs: int = 5) -> dict[str, Any]:
     finally:
         engine.shutdown()
     return _result(products, baselines, "MB/s", time_ratio=False)
+
+
+def run_b8(runs: int = 20, size: int = 2) -> dict[str, Any]:
+    """Seconds per `true` in a container taken from a pool of started ones (exec, attach, exit code) vs
+    `docker run --rm IMAGE true`.
+
+    Neither side is measured while the other's aftermath still runs: before each run of either side, the
+    pool is full again and the used container's removal has ended (the refill and the removal are the
+    background's work, which a console does between an operator's runs).
+    """
+    from tui.core.executors.docker_pool import PooledBackend
+
+    reason = _skip_reason()
+    if reason:
+        return {"skipped": reason}
+    engine = _engine(pool=size)
+    executor = engine.get(_ID)
+    host = host_for(engine.scope, "")
+    first = executor.exec("true")
+    assert isinstance(first.backend, PooledBackend)
+    pool = first.backend.pool
+    first.close()
+
+    def quiet() -> None:
+        deadline = time.monotonic() + 60
+        while pool.ready < size or not host.settle(0.5):
+            assert time.monotonic() < deadline, f"the pool did not fill up again ({pool.gave_up})"
+            time.sleep(0.01)
+
+    fresh: list[str] = []
+
+    def product() -> float:
+        # A pooled container removed behind the pool's back (another test session's sweep of execdeck's
+        # containers on this daemon) sends its run to a fresh container: measured again, and counted.
+        for _ in range(3):
+            quiet()
+            start = time.perf_counter()
+            process = executor.exec("true")
+            process.start()
+            status = process.wait()
+            elapsed = time.perf_counter() - start
+            assert status.code == 0, status
+            if getattr(process.backend, "pooled", False):
+                return elapsed
+            fresh.append(pool.gave_up or "a pooled container was gone")
+        raise AssertionError(f"no run from the pool: {fresh}")
+
+    def baseline() -> float:
+        quiet()
+        return _docker_run_true()
+
+    try:
+        product()  # the first run connects to the daemon: not part of the figure
+        products, baselines = measure_pairs(product, baseline, runs)
+    finally:
+        engine.shutdown()
+    result = _result(products, baselines, "s", time_ratio=True)
+    result["fresh_runs_measured_again"] = len(fresh)
+    return result

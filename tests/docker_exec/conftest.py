@@ -42,8 +42,9 @@ def remove_instance_containers(client: docker.APIClient, instance_id: str) -> No
 
 @pytest.fixture
 def make_engine(docker_engine: docker.APIClient, request: pytest.FixtureRequest) -> Iterator[EngineMaker]:
-    """``make_engine(*entries)``: an engine over these entries; shut down and swept at teardown (on
-    Docker, and on the test's ``container_engine`` when it has one)."""
+    """``make_engine(*entries, long_lived=False)``: an engine over these entries (``long_lived`` as the
+    console's, where ``pool`` applies); shut down and swept at teardown (on Docker, and on the test's
+    ``container_engine`` when it has one)."""
     engines: list[Engine] = []
     clients = {id(docker_engine): docker_engine}
     if "container_engine" in request.fixturenames:
@@ -51,8 +52,8 @@ def make_engine(docker_engine: docker.APIClient, request: pytest.FixtureRequest)
         other = request.getfixturevalue("container_engine").client
         clients[id(other)] = other
 
-    def make(*entries: Entry) -> Engine:
-        engine = Engine(LoadResult(entries=tuple(entries)), buffer_cap=1024 * 1024)
+    def make(*entries: Entry, long_lived: bool = False) -> Engine:
+        engine = Engine(LoadResult(entries=tuple(entries)), buffer_cap=1024 * 1024, long_lived=long_lived)
         engines.append(engine)
         return engine
 

@@ -81,7 +81,8 @@ def error(message: str) -> None:
 
 @contextlib.contextmanager
 def engine_session(
-    result: LoadResult, on_signal: SignalFlag | None = None, source: str = "cli", *, every_signal: bool = False
+    result: LoadResult, on_signal: SignalFlag | None = None, source: str = "cli", *, every_signal: bool = False,
+    long_lived: bool = False,
 ) -> Iterator[Engine]:
     """An engine whose processes (and containers) all end when the block ends, however it ends.
 
@@ -93,8 +94,11 @@ def engine_session(
 
     Once a signal has arrived, Python's own handlers are not put back: the program is ending, and a late
     signal of a burst must not become a KeyboardInterrupt (exit -2) on the way out.
+
+    ``long_lived``: the engine serves many runs (a Lua script), so docker entries with ``pool`` keep
+    containers started ahead; a single run would only pay for them.
     """
-    engine = Engine(result, source=source, access=chosen())
+    engine = Engine(result, source=source, access=chosen(), long_lived=long_lived)
     # Run records (EXECDECK_RECORDS chooses the file or `off`); a database problem is one notice, never a failed run.
     recorder = attach_recorder(engine, source=source, on_problem=error)
     for line in (recorder.problem, *recorder.notices):

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     interrupted = SignalFlag()
     options = {"max_memory": DEFAULT_MAX_MEMORY, "print_errors": "surrogateescape"}
     outcome: tuple[object, ...] = ("ok",)
-    with engine_session(result, on_signal=interrupted, source="lua", every_signal=True) as engine:
+    with engine_session(result, on_signal=interrupted, source="lua", every_signal=True, long_lived=True) as engine:
         service = ExecService(engine)
         lua = LocalLua(service, options, _print)
         try:

@@ -32,7 +32,7 @@ class Engine:
 
     def __init__(
         self, load: LoadResult, *, buffer_cap: int = DEFAULT_CAP, instance_id: str | None = None, source: str = "api",
-        access: Access | None = None,
+        access: Access | None = None, long_lived: bool = False,
     ) -> None:
         self.load = load
         #: Decides ``exec.get`` (here) and ``exec.run`` (``Executor.exec``) for this engine's actor; with
@@ -43,7 +43,8 @@ class Engine:
         self.buffer_cap = buffer_cap
         #: What the kinds may use of the engine: the instance id, shared resources, clean-ups at the end.
         # Random hex as uuid4 gives, without importing uuid (which loads platform: a command line pays for it).
-        self.scope = Scope(instance_id or os.urandom(6).hex())
+        # ``long_lived``: the engine serves many runs over time (console, Lua script), see Scope.
+        self.scope = Scope(instance_id or os.urandom(6).hex(), long_lived=long_lived)
         self._lock = threading.Lock()
         self._processes: dict[str, Process] = {}
         self._listeners: list[ProcessListener] = []

@@ -75,7 +75,8 @@ class ExecdeckApp(App[int]):
             self.animation_level = "none"
         self.entry_paths = entry_paths
         self.load_result: LoadResult = load_entries(entry_paths)
-        self.engine = Engine(self.load_result, source="console", access=access, instance_id=instance_id)
+        self.engine = Engine(self.load_result, source="console", access=access, instance_id=instance_id,
+                             long_lived=True)
         self.recorder = attach_recorder(self.engine, source="console", path=records, disabled=no_record)
         self.settings, self._settings_problems = load_settings()
         self.statuses: dict[str, ExecutorStatus | None] = {}

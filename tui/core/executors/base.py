@@ -47,10 +47,14 @@ class Scope:
     ``instance_id`` names the engine's instance (a kind labels what it makes with it, so that what a
     crashed instance left can be found); :meth:`resource` shares one thing per key between every run of
     the engine (one Docker client per daemon); :meth:`add_cleanup` registers what to do at the end.
+    ``long_lived`` says the engine serves many runs over time (the console, a Lua script), so a kind may
+    keep things ready ahead for them (containers started ahead); a one-shot engine (``execdeck run``)
+    would only pay for them.
     """
 
-    def __init__(self, instance_id: str) -> None:
+    def __init__(self, instance_id: str, *, long_lived: bool = False) -> None:
         self.instance_id = instance_id
+        self.long_lived = long_lived
         self._resources: dict[str, Any] = {}
         self._resource_lock = threading.RLock()
         self._lock = threading.Lock()

@@ -58,7 +58,7 @@ class DockerSpec(ExecutorSpec):
     """The fields of an ``exec.docker`` entry, with the reference's defaults.
 
     ``volumes`` keeps the raw ``host:container[:ro]`` strings (validated at load time: each has at
-    least two parts). ``init`` and ``build`` are this product's own fields.
+    least two parts). ``init``, ``build`` and ``pool`` are this product's own fields.
     """
 
     image: str
@@ -77,6 +77,7 @@ class DockerSpec(ExecutorSpec):
     tmpfs: Mapping[str, str] = field(default_factory=frozen_map)
     init: bool = True
     build: BuildRecipe | None = None
+    pool: int = 0
 
 
 def _volumes(check: Check, name: str, node: Any) -> Any:
@@ -106,6 +107,18 @@ def _volumes(check: Check, name: str, node: Any) -> Any:
 
 def _tmpfs(check: Check, name: str, node: Any) -> Any:
     return string_map(check, name, node, what="the options")
+
+
+#: The most containers one entry may keep started ahead: each holds its memory and a process or two.
+MAX_POOL = 8
+
+
+def _pool(check: Check, name: str, node: Any) -> Any:
+    size = integer(check, name, node)
+    if size is not INVALID and not 0 <= size <= MAX_POOL:
+        check.error(node, name, f"must be from 0 (no pool) to {MAX_POOL}, not {size}")
+        return INVALID
+    return size
 
 
 FIELDS = (
@@ -149,6 +162,10 @@ FIELDS = (
           "how to build `image` here when no registry has it, offered by the console after a failed pull: "
           "`dockerfile` (its text), `files` (build-context name → file on this machine), `needs` (said when "
           "a file is missing); execdeck's own field"),
+    Field("pool", _pool, "int, 0-8", "0: none",
+          "containers created and started ahead, with every limit of the entry, in the console and `execdeck "
+          "lua` (not `execdeck run`); each serves one run through `docker exec` and is removed after it; "
+          "a run that finds none ready gets a fresh one (execdeck's own field)"),
 )
 
 
@@ -163,7 +180,15 @@ def _backend(spec: DockerSpec, run: RunSpec, scope: Scope) -> ProcessBackend:
 
     run.work_dir = work_dir_for(spec, run)
     labels = container_labels(run.executor_id, scope.instance_id, run.run_id)
-    return DockerBackend(host_for(scope, spec.host), spec, run, labels, on_launch=lambda: record_instance(scope))
+    host = host_for(scope, spec.host)
+    if spec.pool and spec.init and scope.long_lived:
+        # Without the init, a fresh container's command is PID 1, which signals treat otherwise than an
+        # exec's process: such an entry's runs stay in fresh containers.
+        from tui.core.executors.docker_pool import PooledBackend, pool_for
+
+        pool = pool_for(scope, host, spec, run.executor_id)
+        return PooledBackend(pool, host, spec, run, labels, on_launch=lambda: record_instance(scope))
+    return DockerBackend(host, spec, run, labels, on_launch=lambda: record_instance(scope))
 
 
 def _probe(spec: DockerSpec, scope: Scope, timeout: float) -> ExecutorStatus:

@@ -23,7 +23,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import docker
@@ -52,7 +52,7 @@ from tui.core.streams import StreamName
 
 _ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
 # Hijack the connection (as the SDK's attach_socket does): from here on it carries raw frames.
-_UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
+UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 # While waiting for the exit, the daemon is pinged this often: a silent network loss must end the run.
 _LIVENESS_EVERY = 10.0
 
@@ -67,10 +67,10 @@ _INIT_EXEC_FAILED = {
 }
 
 
-def container_env(spec: DockerSpec, run: RunSpec) -> list[str]:
+def container_env(spec: DockerSpec, run_env: Mapping[str, str]) -> list[str]:
     """``Config.Env``: ``default_env`` overlaid by the per-call env (per-call wins), in that order."""
     env = dict(spec.default_env)
-    env.update(run.env)
+    env.update(run_env)
     return [f"{name}={value}" for name, value in env.items()]
 
 
@@ -101,16 +101,17 @@ def tmpfs_mounts(spec: DockerSpec, engine: str) -> dict[str, str]:
     return mounts
 
 
-def host_config(client: docker.APIClient, spec: DockerSpec, engine: str = "") -> dict[str, Any]:
+def host_config(client: docker.APIClient, spec: DockerSpec, engine: str = "", extra_pids: int = 0) -> dict[str, Any]:
     """``HostConfig`` from the entry's fields for the ``engine`` that runs it (as
     :func:`~tui.core.executors.docker_client.engine_name` names it); limits only when non-zero,
-    ``AutoRemove`` never (the engine removes the container itself: see the module docstring)."""
+    ``AutoRemove`` never (the engine removes the container itself: see the module docstring).
+    ``extra_pids`` raises a set ``pids_limit`` for processes of the engine's own in the container."""
     config: dict[str, Any] = client.create_host_config(
         network_mode=spec.network_mode or None,
         binds=binds(spec.volumes) or None,
         mem_limit=spec.memory_limit or None,
         cpu_quota=spec.cpu_quota or None,
-        pids_limit=spec.pids_limit or None,
+        pids_limit=spec.pids_limit + extra_pids if spec.pids_limit else None,
         read_only=spec.read_only_rootfs or None,
         security_opt=["no-new-privileges:true"] if spec.no_new_privileges else None,
         cap_drop=list(spec.cap_drop) or None,
@@ -123,9 +124,42 @@ def host_config(client: docker.APIClient, spec: DockerSpec, engine: str = "") ->
     return config
 
 
-def work_dir_for(spec: DockerSpec, run: RunSpec) -> str:
-    """The per-call work dir, else ``default_work_dir``, lexically cleaned; "" for the image's."""
-    raw = run.work_dir or spec.default_work_dir
+def create_container(client: docker.APIClient, host: DockerHost, spec: DockerSpec, *, command: list[str],
+                     env: list[str], work_dir: str, labels: dict[str, str], extra_pids: int = 0) -> str:
+    """Create (not start) a container of ``spec`` with every limit of the entry; returns its id.
+
+    ``command`` empty: the image's default command. Raises :class:`ExecError`: internal ``image "..."
+    not found on <host>``, the daemon's own message, or ``cannot reach the Docker daemon``.
+    """
+    image = spec.image
+    try:
+        created = client.create_container(
+            image,
+            command=command or None,
+            stdin_open=True,
+            tty=False,
+            environment=env,
+            working_dir=work_dir or None,
+            user=spec.user or None,
+            labels=labels,
+            host_config=host_config(client, spec, host.engine, extra_pids),
+        )
+    except docker.errors.ImageNotFound as err:
+        raise internal(f'image "{image}" not found on {host.url}', image=image, host=host.url) from err
+    except docker.errors.APIError as err:
+        raise internal(daemon_message(err), image=image, host=host.url) from err
+    except Exception as err:
+        if is_transport_error(err):
+            raise unreachable(host.url, str(err)) from err
+        raise
+    container_id: str = created["Id"]
+    return container_id
+
+
+def work_dir_for(spec: DockerSpec, run: RunSpec | None) -> str:
+    """The per-call work dir (none without ``run``), else ``default_work_dir``, lexically cleaned; "" for
+    the image's."""
+    raw = (run.work_dir if run is not None else "") or spec.default_work_dir
     return posixpath.normpath(raw) if raw else ""
 
 
@@ -166,33 +200,15 @@ class DockerBackend(ProcessBackend):
         client = self._client = self.host.client()
         if self._on_launch is not None:
             self._on_launch()
-        image = self.spec.image
-        try:
-            created = client.create_container(
-                image,
-                command=list(self.run.argv) or None,  # no command: the image's default command runs
-                stdin_open=True,
-                tty=False,
-                environment=container_env(self.spec, self.run),
-                working_dir=self.run.work_dir or None,
-                user=self.spec.user or None,
-                labels=self.labels,
-                host_config=host_config(client, self.spec, self.host.engine),
-            )
-        except docker.errors.ImageNotFound as err:
-            raise internal(f'image "{image}" not found on {self.host.url}', image=image, host=self.host.url) from err
-        except docker.errors.APIError as err:
-            raise internal(daemon_message(err), image=image, host=self.host.url) from err
-        except Exception as err:
-            if is_transport_error(err):
-                raise unreachable(self.host.url, str(err)) from err
-            raise
-        self._id = created["Id"]
+        self._id = create_container(
+            client, self.host, self.spec, command=list(self.run.argv), env=container_env(self.spec, self.run.env),
+            work_dir=self.run.work_dir, labels=self.labels,
+        )
         try:
             api = raw_api(client)
             response = client.post(
                 api._url("/containers/{0}/attach", self._id), params=_ATTACH, stream=True,
-                timeout=QUICK_TIMEOUT, headers=_UPGRADE,
+                timeout=QUICK_TIMEOUT, headers=UPGRADE,
             )
             self._channel = AttachChannel(api._get_raw_response_socket(response), response)
             self._wait_response = api._post(
@@ -373,8 +389,14 @@ class DockerBackend(ProcessBackend):
         assert self._client is not None
         if self._exited.is_set() or self._wait_done.is_set():
             raise internal("container already stopped")
-        try:
+        with self._signal_errors(signum):
             kill_container(self._client, self._id, signum)
+
+    @contextlib.contextmanager
+    def _signal_errors(self, signum: int) -> Iterator[None]:
+        """What the daemon answers to a signal (or the lack of an answer), as the run's errors."""
+        try:
+            yield
         except docker.errors.APIError as err:
             if err.status_code == 409 or "is not running" in str(err):
                 raise internal("container already stopped") from err
