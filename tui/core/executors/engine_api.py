@@ -43,8 +43,9 @@ _MAX_HEAD = 64 * 1024
 _READ = 64 * 1024
 # The daemon's answer to these has no body.
 _NO_BODY = (101, 204, 304)
-# Marks of a missing image in a 404's explanation (those the SDK uses to raise ImageNotFound).
-_NO_IMAGE = ("No such image", "not found: does not exist or no pull access", "repository does not exist")
+# Marks of a missing image in a 404's explanation, lower case (those the SDK uses to raise ImageNotFound).
+_NO_IMAGE = ("no such image", "not found: does not exist or no pull access", "repository does not exist",
+             "was found but does not match the specified platform")
 
 
 class APIError(Exception):
@@ -76,7 +77,7 @@ def api_error(status: int, reason: str, body: bytes) -> APIError:
         text = str(json.loads(text).get("message") or text)
     if status != 404:
         return APIError(status, text, reason)
-    cls = ImageNotFound if any(mark in text for mark in _NO_IMAGE) else NotFound
+    cls = ImageNotFound if any(mark in text.lower() for mark in _NO_IMAGE) else NotFound
     return cls(status, text, reason)
 
 
