@@ -57,7 +57,7 @@ def read_stream(raw: RawStream, deadline: float = 20) -> list[tuple[str, bytes]]
     """Every (stream, data) piece of a hijacked stream until its end."""
     sock = raw._sock
     sock.settimeout(deadline)
-    splitter, pieces = FrameSplitter(), []
+    splitter, pieces = FrameSplitter(), list[tuple[str, bytes]]()
     while data := sock.recv(65536):
         pieces += splitter.feed(memoryview(data))
     raw.close()
