@@ -4,6 +4,7 @@ streamed call waits."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -188,6 +189,41 @@ def test_an_answer_that_breaks_off_is_unreachable_not_a_crash(
     daemon = fake_daemon(answer)
     err = finishes(lambda: EngineClient(daemon.url, timeout=5).inspect_container("abc"))
     assert isinstance(err, EngineUnreachable), err
+
+
+def test_a_kept_connection_the_daemon_drops_is_replaced_for_a_read_only(tmp_path: Path) -> None:
+    # Every connection answers once, then takes the next request and closes without a word (as a daemon
+    # closing an idle connection just then).
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "drop.sock"))
+    listener.listen(4)
+    ok = b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}'
+    connections: list[socket.socket] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                connections.append(conn)
+                conn.recv(65536)
+                conn.sendall(ok)
+                conn.recv(65536)
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    client = EngineClient(f"unix://{tmp_path / 'drop.sock'}", timeout=5)
+    try:
+        assert client.inspect_container("a") == {}
+        assert client.inspect_container("b") == {}  # dropped, then tried again on a new connection
+        assert len(connections) == 2
+        with pytest.raises(EngineUnreachable):  # a call that changes something is never sent twice
+            client.kill("c", 9)
+        assert len(connections) == 2
+    finally:
+        client.close()
+        listener.close()
+        for conn in connections:
+            conn.close()
 
 
 def test_an_error_status_carries_the_daemons_message(fake_daemon: Callable[[bytes | None], FakeDaemon]) -> None:

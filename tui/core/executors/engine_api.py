@@ -102,6 +102,7 @@ class _Connection:
         self.link = link  # the ssh process behind an ssh:// connection, closed with it
         self.buffer = bytearray()
         self.deadline: float | None = None
+        self.answered = False  # a byte of an answer to the current request came
 
     def _recv(self, size: int = _READ, flags: int = 0) -> bytes:
         if self.deadline is not None:
@@ -117,6 +118,7 @@ class _Connection:
         data = self._recv()
         if not data:
             raise EngineUnreachable("the daemon closed the connection before its answer was complete")
+        self.answered = True
         self.buffer += data
 
     def read_head(self, exact: bool = False) -> tuple[int, str, _Headers]:
@@ -136,6 +138,7 @@ class _Connection:
             peeked = self._recv(_READ, socket.MSG_PEEK)
             if not peeked:
                 raise EngineUnreachable("the daemon closed the connection before it answered")
+            self.answered = True
             # Take what belongs to the head: up to its end if it is there, else all that was peeked.
             seen = self.buffer + peeked
             found = seen.find(b"\r\n\r\n")
@@ -332,14 +335,15 @@ class EngineClient:
             raise
         return _Connection(sock)
 
-    def _take(self, timeout: float) -> _Connection:
+    def _take(self, timeout: float) -> tuple[_Connection, bool]:
+        """A connection, and whether it is a kept one."""
         with self._lock:
             while self._idle:
                 conn = self._idle.pop()
                 if conn.reusable():
-                    return conn
+                    return conn, True
                 conn.close()
-        return self._dial(timeout)
+        return self._dial(timeout), False
 
     def _give_back(self, conn: _Connection) -> None:
         with self._lock:
@@ -381,25 +385,32 @@ class EngineClient:
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
         deadline = time.monotonic() + limit
-        try:
-            conn = self._take(limit)
-        except OSError as err:
-            raise EngineUnreachable(f"cannot connect: {err.strerror or err}") from err
-        conn.deadline = deadline
-        try:
-            conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
-            conn.sock.sendall(request)
-            status, reason, answer = conn.read_head(exact)
-        except BaseException as err:
-            conn.close()
-            if isinstance(err, EngineUnreachable):
+        # A kept connection the daemon closed just as it was taken fails before any answer: a call that
+        # changes nothing is then tried once more, on a new connection.
+        retry = method in ("GET", "HEAD")
+        while True:
+            try:
+                conn, reused = self._take(limit)
+            except OSError as err:
+                raise EngineUnreachable(f"cannot connect: {err.strerror or err}") from err
+            conn.deadline, conn.answered = deadline, False
+            try:
+                conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
+                conn.sock.sendall(request)
+                status, reason, answer = conn.read_head(exact)
+            except BaseException as err:
+                conn.close()
+                if retry and reused and isinstance(err, ConnectionError) and not conn.answered:
+                    retry = False
+                    continue
+                if isinstance(err, EngineUnreachable):
+                    raise
+                if isinstance(err, (OSError, ValueError)):
+                    what = "no answer in time" if isinstance(err, TimeoutError) else (
+                        getattr(err, "strerror", None) or str(err) or type(err).__name__)
+                    raise EngineUnreachable(f"{method} {path}: {what}") from err
                 raise
-            if isinstance(err, (OSError, ValueError)):
-                what = "no answer in time" if isinstance(err, TimeoutError) else (
-                    getattr(err, "strerror", None) or str(err) or type(err).__name__)
-                raise EngineUnreachable(f"{method} {path}: {what}") from err
-            raise
-        return conn, status, reason, answer
+            return conn, status, reason, answer
 
     def _finish(self, conn: _Connection, method: str, path: str, status: int, headers: _Headers) -> bytes:
         """Read the body within the request's deadline; keep the connection for the next call when it
@@ -459,6 +470,7 @@ class EngineClient:
         )
         if status >= 400:
             raise api_error(status, reason, self._finish(conn, "POST", path, status, headers))
+        conn.sock.settimeout(None)  # the call's deadline is over: the stream's reader sets its own
         return RawStream(conn)
 
     # -- the SDK's methods -------------------------------------------------------------------------
