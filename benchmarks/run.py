@@ -42,6 +42,8 @@ BENCHMARKS: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], bool] | No
             lambda r: r["ratio"] <= 1.3),
     "B7P": ("benchmarks.policies", "run_b7p", "B7 under 100 policies in scope: time ratio <= 1.2",
             lambda r: r["ratio"] <= 1.2),
+    "BSV": ("benchmarks.serve", "run_bsv", "a served visitor's console: time to the list, memory (information)",
+            None),
 }
 
 RESULTS = Path(__file__).resolve().parent / "results.json"

@@ -40,6 +40,18 @@ PODMAN_URL = "unix:///run/podman/podman.sock"
 API_TIMEOUT = 15
 TEST_IMAGE = "execdeck-test/busybox:latest"
 DOCKER_DIR = Path(__file__).resolve().parent / "docker"
+SAMPLE_ENTRIES = Path(__file__).resolve().parents[1] / "sample_entries" / "_index.yaml"
+SAMPLE_IMAGE = "image: busybox:1.36\n"
+
+
+def samples_with_test_image(folder: Path) -> Path:
+    """The sample entries written into ``folder`` with the tests' own image in the sandbox (the samples'
+    public image may not be on this machine, and the tests never pull)."""
+    samples = SAMPLE_ENTRIES.read_text()
+    assert SAMPLE_IMAGE in samples, "the samples' sandbox image changed: change SAMPLE_IMAGE with it"
+    entries = folder / "_index.yaml"
+    entries.write_text(samples.replace(SAMPLE_IMAGE, f"image: {TEST_IMAGE}\n"))
+    return entries
 BUILD_SCRIPT = DOCKER_DIR / "build-images.sh"
 DOCKERFILE_LABEL = "execdeck.test.dockerfile-sha256"
 
@@ -206,10 +218,15 @@ def describe_container(c: dict[str, Any]) -> str:
 
 
 def remove_containers(client: docker.APIClient, ids: Iterable[str]) -> None:
-    """Force-remove each container; one already gone is fine."""
+    """Force-remove each container; one already gone, or being removed by its owner, is fine."""
     for cid in ids:
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             client.remove_container(cid, force=True, v=True)
+        except docker.errors.NotFound:
+            continue
+        except docker.errors.APIError as err:
+            if err.status_code != 409 or "already in progress" not in str(err):
+                raise
 
 
 # ---- processes, mounts, ports --------------------------------------------------------------------------

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.dockertools import samples_with_test_image
 from tui.core.command import tokenize
 from tui.core.entries.loader import load_entries
 from tui.core.labels import PRODUCT_FILTER
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "execdeck-test/busybox:latest"
-SAMPLE_IMAGE = "image: busybox:1.36\n"
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -54,10 +54,7 @@ class Console:
             folder.mkdir(mode=0o700)
         assignments = " ".join(f"{name}={value}" for name, value in env.items())
         # The samples with the tests' own image in the sandbox (theirs may not be on this machine).
-        samples = (REPO / "sample_entries" / "_index.yaml").read_text()
-        assert SAMPLE_IMAGE in samples
-        entries = tmp / "samples.yaml"
-        entries.write_text(samples.replace(SAMPLE_IMAGE, f"image: {IMAGE}\n"))
+        entries = samples_with_test_image(tmp)
         python = f"{sys.executable} -m tui --entries {entries}"
         command = f"cd {REPO} && exec env {assignments} TERM=xterm-256color {python}"
         subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", "140", "-y", "45", command], check=True)

@@ -9,7 +9,10 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
+from tests.core.support import native_entry
 from tui.core.engine import Engine
+from tui.core.entries.models import LoadResult
+from tui.core.policy import Access, Actor
 from tui.core.records import RecordStore, attach_recorder
 from tui.ui.themes import DEFAULT_VARIABLES, register_themes
 from tui.ui.widgets.output_pane import OutputPane
@@ -184,3 +187,47 @@ async def test_new_runs_appear_on_reload(engine: Engine, records_path: Path) -> 
         app.view.reload()
         await loaded(app, pilot, 4)
         assert app.view.records[0].command == "echo later"
+
+
+def _run_once(engine: Engine, command: str) -> str:
+    recorder = attach_recorder(engine, source="console")
+    process = engine.get("t:native").exec(command)
+    process.start()
+    process.wait_done(10)
+    engine.shutdown()
+    recorder.close()
+    return process.run_id
+
+
+async def test_visitors_runs_show_their_actor_and_a_visitors_history_shows_only_theirs(records_path: Path) -> None:
+    """The presenter's History lists every run, with an Actor column once one has an actor; a served
+    visitor's History (``actor=``) lists that visitor's runs only, whatever its filter asks for."""
+    mine = _run_once(Engine(LoadResult(entries=(native_entry(),)), source="console"), "echo presenter")
+    visitor = Access(actor=Actor("visitor:3f2a"))
+    theirs = _run_once(Engine(LoadResult(entries=(native_entry(),)), source="console", access=visitor),
+                       "echo visitor")
+    app = RunsApp(RecordStore.open(records_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot, 2)
+        table = app.view.table
+        assert [str(column.label) for column in table.columns.values()][-1] == "Actor"
+        assert {table.get_row_at(i)[1]: table.get_row_at(i)[-1] for i in range(2)} == {mine: "",
+                                                                                       theirs: "visitor:3f2a"}
+        app.query_one("#runs-filter").value = "actor:visitor:3f2a"  # type: ignore[attr-defined]
+        await loaded(app, pilot, 1)
+        assert app.view.records[0].run_id == theirs
+    only = RunsApp(RecordStore.open(records_path), actor="visitor:3f2a")  # type: ignore[arg-type]
+    async with only.run_test(size=SIZE) as pilot:
+        await loaded(only, pilot, 1)
+        assert only.view.records[0].run_id == theirs
+        only.query_one("#runs-filter").value = "actor:user:other"  # type: ignore[attr-defined]
+        await loaded(only, pilot, 1)
+        assert only.view.records[0].run_id == theirs
+
+
+async def test_without_any_actor_the_table_has_no_actor_column(engine: Engine, records_path: Path) -> None:
+    record_runs(engine)
+    app = RunsApp(RecordStore.open(records_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot, 3)
+        assert "Actor" not in [str(column.label) for column in app.view.table.columns.values()]

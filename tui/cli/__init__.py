@@ -32,6 +32,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "prune": ("tui.cli.prune", "remove exited containers that execdeck made"),
     "history": ("tui.cli.history", "list recorded runs"),
     "show": ("tui.cli.show", "print a recorded run's output"),
+    "serve": ("tui.cli.serve", "serve the console in a browser for sandbox demos (token, limits, policies)"),
 }
 
 

@@ -43,3 +43,18 @@ def _stat_fields(pid: int) -> list[str] | None:
         return None
     # The command name (field 2) may hold spaces and parentheses: count after its closing one.
     return stat[stat.rfind(")") + 2:].split()
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` now (zombies included), from ``/proc``; ``[]`` without one."""
+    found = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in names:
+        if name.isdigit():
+            fields = _stat_fields(int(name))
+            if fields is not None and len(fields) > 1 and fields[1] == str(pid):
+                found.append(int(name))
+    return found

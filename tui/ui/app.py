@@ -60,11 +60,14 @@ class ExecdeckApp(App[int]):
         Binding("t", "pick_theme", "Theme", show=False),
         Binding("ctrl+r", "reload_entries", "Reload", show=False),
     ]
+    WRITES_FILES: ClassVar[bool] = True
+    """Whether the operator may save output into files of this machine (a served visitor may not)."""
 
     def __init__(self, entry_paths: list[Path], *, user_theme_dir: Path | None = None,
                  sweep_orphans: bool = True, handle_signals: bool = False,
                  info_filter: InfoFilter | None = None, watch_interval: float = 1.0,
-                 records: str | None = None, no_record: bool = False, access: Access | None = None) -> None:
+                 records: str | None = None, no_record: bool = False, access: Access | None = None,
+                 instance_id: str | None = None) -> None:
         super().__init__()
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             # A tab switch slid its underline over ~20 screen updates (140 ms of the UI thread, measured),
@@ -72,7 +75,7 @@ class ExecdeckApp(App[int]):
             self.animation_level = "none"
         self.entry_paths = entry_paths
         self.load_result: LoadResult = load_entries(entry_paths)
-        self.engine = Engine(self.load_result, source="console", access=access)
+        self.engine = Engine(self.load_result, source="console", access=access, instance_id=instance_id)
         self.recorder = attach_recorder(self.engine, source="console", path=records, disabled=no_record)
         self.settings, self._settings_problems = load_settings()
         self.statuses: dict[str, ExecutorStatus | None] = {}
@@ -353,9 +356,13 @@ class ExecdeckApp(App[int]):
 
 def run_console(args: argparse.Namespace) -> int:
     """Open the console on the entry paths of ``args``; returns the exit code (0 on a normal quit)."""
-    app = ExecdeckApp(resolve_entry_paths(args.entries), handle_signals=True,
-                      records=getattr(args, "records", None), no_record=bool(getattr(args, "no_record", False)),
-                      access=getattr(args, "access", None))
+    return run_app(ExecdeckApp(resolve_entry_paths(args.entries), handle_signals=True,
+                               records=getattr(args, "records", None),
+                               no_record=bool(getattr(args, "no_record", False)), access=getattr(args, "access", None)))
+
+
+def run_app(app: ExecdeckApp) -> int:
+    """Run ``app`` until it quits, ending its runs on every way out; returns the exit code."""
     atexit.register(app.shutdown_engine)
     try:
         app.run()

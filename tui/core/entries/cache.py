@@ -17,6 +17,8 @@ raises: a cache that cannot be read or written is a miss.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import importlib
 import marshal
 import os
 import stat
@@ -141,9 +143,38 @@ def _spec(entry: Entry) -> dict[str, Any] | None:
 
     kind = registry.find(entry.kind)
     assert kind is not None
-    values = {f.name: getattr(entry.spec, f.name) for f in kind.fields}
-    # The checkers give maps as frozen maps (read-only views), which marshal cannot keep: kept as dicts.
-    return {name: dict(value) if isinstance(value, type(frozen_map())) else value for name, value in values.items()}
+    return {f.name: _keep(getattr(entry.spec, f.name)) for f in kind.fields}
+
+
+#: The key that marks a kept dataclass (a field's value such as a build recipe) among plain dicts.
+_DATACLASS = "\0dataclass"
+
+
+def _keep(value: Any) -> Any:
+    """``value`` as marshal keeps it: the checkers give maps as frozen maps (read-only views), kept as dicts,
+    and some fields a frozen dataclass of the package (a build recipe), kept as its class and fields."""
+    if isinstance(value, type(frozen_map())):
+        return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        if not cls.__module__.startswith("tui."):
+            raise TypeError(f"cannot keep a {cls.__qualname__}")  # caught by store(): not cached
+        fields = {f.name: _keep(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {_DATACLASS: f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
+    return value
+
+
+def _restore(value: Any) -> Any:
+    """What :func:`_keep` kept, as the checkers gave it."""
+    if not isinstance(value, dict):
+        return value
+    if _DATACLASS in value:
+        module, _, name = value[_DATACLASS].partition(":")
+        if not module.startswith("tui."):
+            raise LookupError(module)  # a miss: only the package's own classes are made from a cache file
+        cls = getattr(importlib.import_module(module), name)
+        return cls(**{k: _restore(v) for k, v in value["fields"].items()})
+    return frozen_map(value)
 
 
 def _decode(path: Path, payload: tuple[Any, ...]) -> FileResult:
@@ -157,7 +188,7 @@ def _decode(path: Path, payload: tuple[Any, ...]) -> FileResult:
             kind = registry.find(kind_name)
             if kind is None:
                 raise LookupError(kind_name)
-            spec = kind.spec_class(**{k: frozen_map(v) if isinstance(v, dict) else v for k, v in values.items()})
+            spec = kind.spec_class(**{k: _restore(v) for k, v in values.items()})
         entries.append(Entry(id=entry_id, namespace=namespace, name=name, kind=kind_name,
                              location=Location(path, line), meta=frozen_map(meta), spec=spec, source=source))
     problems = [Problem(Location(path, line), message, entry_id, field, hint, severity)

@@ -177,10 +177,12 @@ class Build(Generic[S]):
 @dataclass(frozen=True)
 class Leftover:
     """One thing a kind left behind that prune or the orphan sweep found: ``id`` for the kind, ``text`` one
-    line for people."""
+    line for people, ``owner`` the instance that made it when the kind knows (a served console's keeper
+    ends only its own console's)."""
 
     id: str
     text: str
+    owner: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

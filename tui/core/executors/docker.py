@@ -218,12 +218,12 @@ def daemons(specs: Sequence[DockerSpec]) -> list[str]:
 
 
 def _leftover(container: dict[str, Any]) -> Leftover:
-    from tui.core.labels import LABEL_ENTRY
+    from tui.core.labels import LABEL_ENTRY, LABEL_INSTANCE
 
     names = ",".join(n.lstrip("/") for n in container.get("Names") or [])
-    entry = (container.get("Labels") or {}).get(LABEL_ENTRY, "?")
-    text = f"{container['Id'][:12]}  {names}  {entry}  {container.get('Status', '')}".rstrip()
-    return Leftover(container["Id"], text)
+    labels = container.get("Labels") or {}
+    text = f"{container['Id'][:12]}  {names}  {labels.get(LABEL_ENTRY, '?')}  {container.get('Status', '')}".rstrip()
+    return Leftover(container["Id"], text, labels.get(LABEL_INSTANCE, ""))
 
 
 def _client(place: str, scope: Scope, timeout: float) -> Any:

@@ -36,11 +36,13 @@ if TYPE_CHECKING:
     from tui.ui.app import ExecdeckApp
 
 
-def optional_tabs(engine: Engine, recorder: Any, scrollback_lines: int) -> list[TabPane]:
-    """The REPL tab, and the run history when runs are recorded (``recorder`` is not None)."""
-    tabs = [TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl")]
+def optional_tabs(engine: Engine, recorder: Any, scrollback_lines: int, *, repl: bool = True,
+                  history_actor: str | None = None) -> list[TabPane]:
+    """The REPL tab (unless ``repl`` is false), and the run history when runs are recorded (``recorder`` is
+    not None): only the runs of ``history_actor`` when one is given."""
+    tabs = [TabPane("REPL", ReplView(lambda on_print: make_repl(engine, on_print)), id="repl")] if repl else []
     if recorder is not None:
-        runs = RunsView(recorder.store, recorder.problem, max_lines=scrollback_lines)
+        runs = RunsView(recorder.store, recorder.problem, max_lines=scrollback_lines, actor=history_actor)
         tabs.append(TabPane("History", runs, id="history"))
     return tabs
 
@@ -108,6 +110,8 @@ class MainScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        if not self.query(ExecutorTree):
+            return  # the console was told to quit while the screen was being made (a browser closed at once)
         # Synchronous: the focus must leave a tab in the same step that hides it (see _focus_active_tab).
         self.watch(self.tabs, "active", self._focus_active_tab, init=False)
         self.show_entries()

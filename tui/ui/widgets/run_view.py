@@ -89,6 +89,10 @@ class RunView(Container):
     def action_open_find(self, mode: str) -> None:
         """Open the find bar for a search (``/``), a filter (``f``) or a save path (``s``)."""
         assert mode in ("search", "filter", "save")
+        if mode == "save" and not getattr(self.app, "WRITES_FILES", True):
+            self.notify("saving writes into the server's files, which a served console may not do: "
+                        "copy the output instead (Y)", title="Save", severity="warning")
+            return
         self.query_one(FindBar).open(mode)  # type: ignore[arg-type]
 
     def action_clear(self) -> None:

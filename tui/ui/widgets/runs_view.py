@@ -7,8 +7,9 @@ posts :class:`RunsView.Rerun` for the app to run a recorded command again (the a
 
 Keys: ``enter`` opens the selected run's recorded output in a read-only :class:`RunView` on a
 screen of its own (``b`` or ``backspace`` goes back); ``r`` re-runs; ``/`` focuses the filter.
-The filter takes ``executor:ID``, ``status:failed``, ``source:cli`` and free text (command,
-executor or run id); a bare status word (``failed``) filters by status. Header clicks sort.
+The filter takes ``executor:ID``, ``status:failed``, ``source:cli``, ``actor:ID`` and free text
+(command, executor or run id); a bare status word (``failed``) filters by status. Header clicks sort.
+An Actor column appears once a listed run has an actor (a visitor of a served console, ``--actor``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ _COLUMNS: tuple[tuple[str, str, Callable[[RunRecord], Any]], ...] = (
     ("duration", "Duration", lambda r: -1.0 if r.duration is None else r.duration),
     ("result", "Result", lambda r: r.result_text),
     ("source", "Source", lambda r: r.source),
+    ("actor", "Actor", lambda r: r.actor),
 )
+#: Columns shown only once a listed run has a value in them.
+_WHEN_USED = frozenset({"actor"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class RunFilter:
     executor: str | None = None
     status: str | None = None
     source: str | None = None
+    actor: str | None = None
     text: str | None = None
 
     @classmethod
@@ -63,7 +68,7 @@ class RunFilter:
         words: list[str] = []
         for word in query.split():
             key, sep, value = word.partition(":")
-            if sep and key in ("executor", "status", "source") and value:
+            if sep and key in ("executor", "status", "source", "actor") and value:
                 fields[key] = value
             elif word in STATUSES:
                 fields["status"] = word
@@ -168,12 +173,15 @@ class RunsView(Container):
             self.count = count
 
     def __init__(self, store: RecordStore | None, problem: str | None = None, *,
-                 max_lines: int = DEFAULT_SCROLLBACK, id: str | None = None, classes: str | None = None) -> None:
-        """``max_lines``: the scrollback of a recorded run's view (the operator's setting, as for live runs)."""
+                 max_lines: int = DEFAULT_SCROLLBACK, actor: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        """``max_lines``: the scrollback of a recorded run's view (the operator's setting, as for live runs);
+        ``actor``: show that actor's runs only, whatever the filter says (a served visitor's console)."""
         super().__init__(id=id, classes=classes)
         self.store = store
         self.problem = problem
         self.max_lines = max_lines
+        self.actor = actor
         self.records: list[RunRecord] = []
         """The rows shown, in table order."""
         self._filter = RunFilter()
@@ -186,7 +194,8 @@ class RunsView(Container):
         yield Input(placeholder="filter: text, executor:ID, status:failed, source:cli", id="runs-filter")
         table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
         for key, label, _ in _COLUMNS:
-            table.add_column(label, key=key)
+            if key not in _WHEN_USED:
+                table.add_column(label, key=key)
         yield table
         yield Static("", id="runs-status")
 
@@ -211,7 +220,8 @@ class RunsView(Container):
         assert store is not None
         try:
             records = store.list_runs(executor=wanted.executor, status=wanted.status,  # type: ignore[arg-type]
-                                      source=wanted.source, text=wanted.text, limit=ROW_LIMIT)
+                                      source=wanted.source, actor=self.actor or wanted.actor, text=wanted.text,
+                                      limit=ROW_LIMIT)
             problem = None
         except RecordsError as err:
             records, problem = [], str(err)
@@ -227,10 +237,14 @@ class RunsView(Container):
         table = self.table
         selected = self.selected
         table.clear()
+        for key, label, getter in _COLUMNS:
+            if key in _WHEN_USED and key not in table.columns and any(getter(r) for r in self.records):
+                table.add_column(label, key=key)
         for record in self.records:
             when = datetime.fromtimestamp(record.started_at).strftime("%m-%d %H:%M:%S")
-            table.add_row(when, record.run_id, record.executor_id, record.command,
-                          format_duration(record.duration), record.result_text, record.source, key=record.run_id)
+            cells = [when, record.run_id, record.executor_id, record.command, format_duration(record.duration),
+                     record.result_text, record.source, record.actor]
+            table.add_row(*cells[:len(table.columns)], key=record.run_id)
         if selected is not None and selected.run_id in table.rows:
             table.move_cursor(row=table.get_row_index(selected.run_id))
         status = problem or f"{len(self.records)} runs" + (" (filtered)" if self._filter != RunFilter() else "")
