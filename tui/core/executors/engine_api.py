@@ -403,13 +403,10 @@ class EngineClient:
                 if retry and reused and isinstance(err, ConnectionError) and not conn.answered:
                     retry = False
                     continue
-                if isinstance(err, EngineUnreachable):
+                mapped = _unreachable(err, f"{method} {path}: ")
+                if mapped is err:
                     raise
-                if isinstance(err, (OSError, ValueError)):
-                    what = "no answer in time" if isinstance(err, TimeoutError) else (
-                        getattr(err, "strerror", None) or str(err) or type(err).__name__)
-                    raise EngineUnreachable(f"{method} {path}: {what}") from err
-                raise
+                raise mapped from err
             return conn, status, reason, answer
 
     def _finish(self, conn: _Connection, method: str, path: str, status: int, headers: _Headers) -> bytes:
@@ -419,12 +416,10 @@ class EngineClient:
             body = b"".join(conn.body_pieces(status, headers, method))
         except BaseException as err:
             conn.close()
-            if isinstance(err, EngineUnreachable):
+            mapped = _unreachable(err, f"{method} {path}: the answer broke off: ")
+            if mapped is err:
                 raise
-            if isinstance(err, (OSError, ValueError)):
-                what = "no answer in time" if isinstance(err, TimeoutError) else str(err) or type(err).__name__
-                raise EngineUnreachable(f"{method} {path}: the answer broke off ({what})") from err
-            raise
+            raise mapped from err
         if headers.get("connection", "").lower() == "close" or not (
                 "content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
                 or status in _NO_BODY):
@@ -621,6 +616,17 @@ _HOST_CONFIG = {
 def log_config(kind: str, config: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``HostConfig.LogConfig`` (the SDK's ``LogConfig(type=...)``)."""
     return {"Type": kind, "Config": dict(config or {})}
+
+
+def _unreachable(err: BaseException, context: str) -> BaseException:
+    """What to raise for ``err``, met while talking to the daemon: :class:`EngineUnreachable` for a
+    transport failure or an answer that is not HTTP (``ValueError``), said after ``context``; anything
+    else (an interruption) as it is."""
+    if isinstance(err, EngineUnreachable) or not isinstance(err, (OSError, ValueError)):
+        return err
+    what = "no answer in time" if isinstance(err, TimeoutError) else (
+        getattr(err, "strerror", None) or str(err) or type(err).__name__)
+    return EngineUnreachable(context + what)
 
 
 def _param(value: Any) -> str:
