@@ -191,7 +191,7 @@ def test_an_answer_that_breaks_off_is_unreachable_not_a_crash(
     assert isinstance(err, EngineUnreachable), err
 
 
-def test_a_kept_connection_the_daemon_drops_is_replaced_for_a_read_only(tmp_path: Path) -> None:
+def test_a_kept_connection_the_daemon_drops_is_replaced_for_a_call_that_may_run_twice(tmp_path: Path) -> None:
     # Every connection answers once, then takes the next request and closes without a word (as a daemon
     # closing an idle connection just then).
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -216,9 +216,11 @@ def test_a_kept_connection_the_daemon_drops_is_replaced_for_a_read_only(tmp_path
         assert client.inspect_container("a") == {}
         assert client.inspect_container("b") == {}  # dropped, then tried again on a new connection
         assert len(connections) == 2
+        client.remove_container("c")  # a removal too: a second one would find nothing
+        assert len(connections) == 3
         with pytest.raises(EngineUnreachable):  # a call that changes something is never sent twice
-            client.kill("c", 9)
-        assert len(connections) == 2
+            client.kill("d", 9)
+        assert len(connections) == 3
     finally:
         client.close()
         listener.close()

@@ -386,8 +386,9 @@ class EngineClient:
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
         deadline = time.monotonic() + limit
         # A kept connection the daemon closed just as it was taken fails before any answer: a call that
-        # changes nothing is then tried once more, on a new connection.
-        retry = method in ("GET", "HEAD")
+        # may be made twice (it changes nothing, or a removal: the second finds nothing) is then tried
+        # once more, on a new connection.
+        retry = method in ("GET", "HEAD", "DELETE")
         while True:
             try:
                 conn, reused = self._take(limit)
