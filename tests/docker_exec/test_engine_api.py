@@ -287,8 +287,8 @@ def test_host_config_is_the_sdks(client: EngineClient) -> None:
 
 
 def test_execs_in_a_running_container(client: EngineClient, sleeper: str) -> None:
-    made = client.exec_create(sleeper, ["sh", "-c", "echo out; echo err >&2; exit 5"])
-    assert client.exec_start(made, demux=True) == (b"out\n", b"err\n")
+    made = client.exec_create(sleeper, ["sh", "-c", "echo out; echo err >&2; exit 5"], timeout=10)
+    assert client.exec_start(made, demux=True, timeout=10) == (b"out\n", b"err\n")
     assert client.exec_inspect(made)["ExitCode"] == 5
     # The socket form: stdin in, output out, as the pool's runs use it.
     made = client.exec_create(sleeper, ["cat"], stdin=True)

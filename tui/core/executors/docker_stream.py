@@ -32,8 +32,9 @@ DRAIN_AFTER_EXIT = 2.0
 class AttachChannel:
     """The raw connection of an attach (or an exec's start): readable with a deadline, writable for stdin.
 
-    Takes what ``attach_socket`` returns (its socket is ``_sock``, as with the SDK's ``SocketIO``), or
-    a socket, and closes it with the channel (which also ends the ssh process behind an ``ssh://`` one).
+    Takes what ``attach_socket`` or ``exec_start(socket=True)`` returns (its socket is ``_sock``, as
+    with the SDK's ``SocketIO``), or a socket, and closes it with the channel (which also ends the ssh
+    process behind an ``ssh://`` one).
     """
 
     def __init__(self, raw: Any) -> None:

@@ -557,8 +557,9 @@ class EngineClient:
     def exec_create(self, container: str | Mapping[str, Any], cmd: str | list[str], stdout: bool = True,
                     stderr: bool = True, stdin: bool = False, tty: bool = False, privileged: bool = False,
                     user: str = "", environment: Mapping[str, str] | list[str] | None = None,
-                    workdir: str | None = None, detach_keys: str | None = None) -> dict[str, Any]:
-        """``POST /containers/<id>/exec``: ``{"Id": ...}``."""
+                    workdir: str | None = None, detach_keys: str | None = None,
+                    timeout: float | None = None) -> dict[str, Any]:
+        """``POST /containers/<id>/exec``: ``{"Id": ...}``. ``timeout`` (not the SDK's) bounds the call."""
         if isinstance(environment, Mapping):
             environment = [f"{k}={v}" for k, v in environment.items()]
         config: dict[str, Any] = {
@@ -570,28 +571,31 @@ class EngineClient:
             config["WorkingDir"] = workdir
         if detach_keys:
             config["DetachKeys"] = detach_keys
-        result: dict[str, Any] = self._json("POST", f"/containers/{_container_id(container)}/exec", body=config)
+        result: dict[str, Any] = self._json("POST", f"/containers/{_container_id(container)}/exec", body=config,
+                                            timeout=timeout)
         return result
 
     def exec_start(self, exec_id: str | Mapping[str, Any], detach: bool = False, tty: bool = False,
-                   stream: bool = False, socket: bool = False, demux: bool = False) -> Any:
-        """Start an exec: with ``socket``, its hijacked stream (a socket the caller owns); with ``detach``,
-        ``b""``; else its whole output (the frames' payloads joined; ``demux``: ``(stdout, stderr)``).
-        ``stream`` (a generator of output) is not offered: read the socket."""
+                   stream: bool = False, socket: bool = False, demux: bool = False,
+                   timeout: float | None = None) -> Any:
+        """Start an exec: with ``socket``, its hijacked stream (:class:`RawStream`, the caller's); with
+        ``detach``, ``b""``; else its whole output (the frames' payloads joined; ``demux``: ``(stdout,
+        stderr)``). ``stream`` (a generator of output) is not offered: read the socket. ``timeout`` (not
+        the SDK's) bounds the start, and the whole output when it is read here."""
         if stream:
             raise NotImplementedError("exec_start(stream=True): use socket=True")
         path = f"/exec/{_container_id(exec_id)}/start"
         body = {"Detach": detach, "Tty": tty}
         if detach:
-            self.request("POST", path, body=body)
+            self.request("POST", path, body=body, timeout=timeout)
             return b""
-        sock = self.hijack(path, body=body)
+        sock = self.hijack(path, body=body, timeout=timeout)
         if socket:
             return sock
-        return _read_output(sock, tty, demux, self.timeout)
+        return _read_output(sock, tty, demux, self.timeout if timeout is None else timeout)
 
-    def exec_inspect(self, exec_id: str | Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", f"/exec/{_container_id(exec_id)}/json")
+    def exec_inspect(self, exec_id: str | Mapping[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", f"/exec/{_container_id(exec_id)}/json", timeout=timeout)
         return result
 
     def exec_resize(self, exec_id: str | Mapping[str, Any], height: int | None = None,
