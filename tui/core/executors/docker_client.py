@@ -59,8 +59,8 @@ def is_transport_error(err: BaseException) -> bool:
 
 
 def daemon_message(err: APIError | Exception) -> str:
-    """The daemon's own explanation, without the SDK's ``500 Server Error for http+docker://...`` prefix
-    and without the runtime's chain of wrappers around the part that matters.
+    """The daemon's own explanation (an ``APIError``'s, the client's or the SDK's), without the status
+    that prefixes the error's text and without the runtime's chain of wrappers around the part that matters.
 
     ``OCI runtime create failed: ... unable to start container process: exec: "nope": executable file
     not found in $PATH: unknown`` becomes ``exec: "nope": executable file not found in $PATH``.
