@@ -261,9 +261,6 @@ class RawStream:
         self._conn = conn
         self._sock = conn.sock
 
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
     def close(self) -> None:
         self._conn.close()
 
@@ -370,12 +367,12 @@ class EngineClient:
         return prefix + path + ("?" + urllib.parse.urlencode(query) if query else "")
 
     def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None,
-              data: bytes | None = None, headers: Mapping[str, str] | None = None, timeout: float | None = None,
+              headers: Mapping[str, str] | None = None, timeout: float | None = None,
               versioned: bool = True, exact: bool = False) -> tuple[_Connection, int, str, _Headers]:
         """Send one request and read the head of its answer, within ``timeout`` (else the client's).
         The connection is the caller's to read the body from, then give back or close."""
         limit = self.timeout if timeout is None else timeout
-        payload = json.dumps(body).encode() if body is not None else (data or b"")
+        payload = json.dumps(body).encode() if body is not None else b""
         lines = [f"{method} {self._path(path, params, versioned)} HTTP/1.1", "Host: docker",
                  "User-Agent: execdeck"]
         if body is not None:
@@ -430,14 +427,13 @@ class EngineClient:
         return body
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None,
-                timeout: float | None = None, versioned: bool = True,
-                ok: tuple[int, ...] = ()) -> tuple[int, _Headers, bytes]:
-        """One call: status, headers and body. Raises :class:`APIError` for a status >= 400 not in ``ok``,
+                timeout: float | None = None, versioned: bool = True) -> tuple[int, _Headers, bytes]:
+        """One call: status, headers and body. Raises :class:`APIError` for a status >= 400,
         :class:`EngineUnreachable` when there was no whole answer within ``timeout``."""
         conn, status, reason, headers = self._send(method, path, params=params, body=body, timeout=timeout,
                                                    versioned=versioned)
         data = self._finish(conn, method, path, status, headers)
-        if status >= 400 and status not in ok:
+        if status >= 400:
             raise api_error(status, reason, data)
         return status, headers, data
 
@@ -448,10 +444,10 @@ class EngineClient:
         except ValueError as err:
             raise EngineUnreachable(f"{method} {path}: the answer is not JSON ({data[:80]!r})") from err
 
-    def stream(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None,
+    def stream(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                timeout: float | None = None) -> StreamedResponse:
         """A call whose body is read later (without a deadline): ``timeout`` bounds the head alone."""
-        conn, status, reason, headers = self._send(method, path, params=params, body=body, timeout=timeout)
+        conn, status, reason, headers = self._send(method, path, params=params, timeout=timeout)
         if status >= 400:
             raise api_error(status, reason, self._finish(conn, method, path, status, headers))
         return StreamedResponse(conn, status, headers, method)
