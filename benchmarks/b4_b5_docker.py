@@ -14,14 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import docker
-import docker.errors
-
 from benchmarks.pairs import measure_pairs, paired_result
 from tui.core.engine import Engine
 from tui.core.entries.models import Entry, LoadResult, Location
 from tui.core.executors.docker import KIND, DockerSpec
 from tui.core.executors.docker_client import host_for, inspect_image, resolve_host
+from tui.core.executors.engine_api import EngineClient, ImageNotFound
 
 IMAGE = "execdeck-test/busybox:latest"
 MIB = 1024 * 1024
@@ -32,14 +30,13 @@ def _skip_reason() -> str | None:
     if shutil.which("docker") is None:
         return "no docker command"
     url = resolve_host("")
-    try:
-        client = docker.APIClient(base_url=url, timeout=5)
-    except docker.errors.DockerException as err:
-        return f"no Docker daemon at {url} ({err})"
+    client = EngineClient(url, timeout=5)
     try:
         inspect_image(client, IMAGE)
-    except docker.errors.ImageNotFound:
+    except ImageNotFound:
         return f"{IMAGE} is missing: run tests/docker/build-images.sh"
+    except OSError as err:
+        return f"no Docker daemon at {url} ({err})"
     finally:
         client.close()
     return None

@@ -88,8 +88,11 @@ def test_network_use_under_network_mode_none_fails(one_executor: Maker) -> None:
 
 
 def test_a_process_ignoring_sigterm_is_ended_by_close_force(one_executor: Maker) -> None:
-    process = one_executor().exec("sh -c 'trap \"\" TERM; sleep 100'")
+    process = one_executor().exec("sh -c 'trap \"\" TERM; echo trapped; sleep 100'")
+    out = process.open_reader("stdout")
     process.start()
+    # A signal sent before the shell set its trap would end it: the launch returns that fast.
+    assert out.read(100, timeout=15) == b"trapped\n"
     process.signal(15)
     assert not process.wait_exited(1.0)  # ignored, as asked
     process.close(True)

@@ -19,6 +19,7 @@ import pytest
 from tests import dockertools as dt
 from tests.docker_exec.conftest import docker_entry
 from tui.core.executors.docker_owner import find_orphans, instances_dir, kill_orphans
+from tui.core.executors.engine_api import EngineClient
 from tui.core.labels import LABEL_ENTRY, LABEL_RUN, container_labels
 
 pytestmark = pytest.mark.docker
@@ -128,10 +129,12 @@ def test_find_orphans_finds_running_containers_of_gone_instances_only(
     )
     try:
         client.start(orphan)
-        found = {c["Id"] for c in find_orphans(client)}
+        ours = EngineClient(container_engine.url, timeout=30)  # the product's own client
+        found = {c["Id"] for c in find_orphans(ours)}
         assert orphan["Id"] in found
         assert live.backend.container_id not in found
-        killed = kill_orphans(client, [c for c in find_orphans(client) if c["Id"] == orphan["Id"]])
+        killed = kill_orphans(ours, [c for c in find_orphans(ours) if c["Id"] == orphan["Id"]])
+        ours.close()
         assert [c["Id"] for c in killed] == [orphan["Id"]]
         assert client.inspect_container(orphan)["State"]["Running"] is False
     finally:

@@ -1,14 +1,16 @@
 """The ``exec.docker`` kind: each run is one fresh, locked-down container. Its :data:`KIND` is registered
 by :mod:`tui.core.executors.registry`.
 
-This module declares the kind (fields, spec, tokenizing rule, capabilities) and stays light: the Docker
-SDK is imported only when a docker executor is used, by the modules that do the work:
+This module declares the kind (fields, spec, tokenizing rule, capabilities) and stays light: the modules
+that do the work are imported only when a docker executor is used:
 :mod:`~tui.core.executors.docker_backend` (a run: create, attach, start, wait, removal),
 :mod:`~tui.core.executors.docker_stream` (the attach socket), :mod:`~tui.core.executors.docker_client`
-(clients per daemon, timeouts, messages), :mod:`~tui.core.executors.docker_owner` (labels, orphans,
-prune), :mod:`~tui.core.executors.docker_pull` (the explicit pull),
+(clients per daemon, timeouts, messages) over :mod:`~tui.core.executors.engine_api` (the Engine API on
+the standard library), :mod:`~tui.core.executors.docker_owner` (labels, orphans, prune),
+:mod:`~tui.core.executors.docker_pull` (the explicit pull),
 :mod:`~tui.core.executors.docker_build` (the local build from an entry's recipe) and
-:mod:`~tui.core.executors.docker_watch` (the live status: one watcher per daemon).
+:mod:`~tui.core.executors.docker_watch` (the live status: one watcher per daemon). The Docker SDK is
+imported by a pull or a build alone (:mod:`~tui.core.executors.docker_sdk`).
 
 Creating an executor or a process never contacts the daemon: the first ``start()`` (or probe) connects,
 lazily, per host, so a console with docker entries starts even when no daemon runs.

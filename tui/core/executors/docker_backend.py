@@ -1,7 +1,7 @@
 """One run as one fresh container: the :class:`ProcessBackend` of ``exec.docker``.
 
 Order of a launch, each step measured to lose nothing of the first output: create (``stdin_open``
-makes the SDK set ``StdinOnce``), attach the raw socket, register the wait, start. The wait is registered
+sets ``StdinOnce``), attach the raw socket, register the wait, start. The wait is registered
 synchronously: the daemon answers the headers of ``POST /wait`` only once the wait is in place, and
 the request is streamed, so its return proves the registration before ``start`` is sent.
 
@@ -20,16 +20,10 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-
-import docker
-import docker.errors
-import docker.types
-import requests
 
 from tui.core.errors import internal
 from tui.core.executors.docker import DockerSpec
@@ -42,17 +36,15 @@ from tui.core.executors.docker_client import (
     is_transport_error,
     kill_container,
     ping,
-    raw_api,
     remove_container,
     unreachable,
 )
 from tui.core.executors.docker_stream import DRAIN_AFTER_EXIT, AttachChannel, pump
+from tui.core.executors.engine_api import APIError, EngineClient, ImageNotFound, StreamedResponse, log_config
 from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
 from tui.core.streams import StreamName
 
 _ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-# Hijack the connection (as the SDK's attach_socket does): from here on it carries raw frames.
-UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 # While waiting for the exit, the daemon is pinged this often: a silent network loss must end the run.
 _LIVENESS_EVERY = 10.0
 
@@ -101,7 +93,7 @@ def tmpfs_mounts(spec: DockerSpec, engine: str) -> dict[str, str]:
     return mounts
 
 
-def host_config(client: docker.APIClient, spec: DockerSpec, engine: str = "", extra_pids: int = 0) -> dict[str, Any]:
+def host_config(client: EngineClient, spec: DockerSpec, engine: str = "", extra_pids: int = 0) -> dict[str, Any]:
     """``HostConfig`` from the entry's fields for the ``engine`` that runs it (as
     :func:`~tui.core.executors.docker_client.engine_name` names it); limits only when non-zero,
     ``AutoRemove`` never (the engine removes the container itself: see the module docstring).
@@ -119,12 +111,12 @@ def host_config(client: docker.APIClient, spec: DockerSpec, engine: str = "", ex
         tmpfs=tmpfs_mounts(spec, engine) or None,
         init=spec.init,
         # The attach stream is the one copy of the output: no second one on the host's disk.
-        log_config=docker.types.LogConfig(type="none"),
+        log_config=log_config("none"),
     )
     return config
 
 
-def create_container(client: docker.APIClient, host: DockerHost, spec: DockerSpec, *, command: list[str],
+def create_container(client: EngineClient, host: DockerHost, spec: DockerSpec, *, command: list[str],
                      env: list[str], work_dir: str, labels: dict[str, str], extra_pids: int = 0) -> str:
     """Create (not start) a container of ``spec`` with every limit of the entry; returns its id.
 
@@ -144,9 +136,9 @@ def create_container(client: docker.APIClient, host: DockerHost, spec: DockerSpe
             labels=labels,
             host_config=host_config(client, spec, host.engine, extra_pids),
         )
-    except docker.errors.ImageNotFound as err:
+    except ImageNotFound as err:
         raise internal(f'image "{image}" not found on {host.url}', image=image, host=host.url) from err
-    except docker.errors.APIError as err:
+    except APIError as err:
         raise internal(daemon_message(err), image=image, host=host.url) from err
     except Exception as err:
         if is_transport_error(err):
@@ -173,10 +165,10 @@ class DockerBackend(ProcessBackend):
         self.run = run
         self.labels = labels
         self._on_launch = on_launch
-        self._client: docker.APIClient | None = None
+        self._client: EngineClient | None = None
         self._id = ""
         self._channel: AttachChannel | None = None
-        self._wait_response: Any = None
+        self._wait_response: StreamedResponse | None = None
         self._wait_result: dict[str, Any] | None = None
         self._wait_failed = False
         self._wait_done = threading.Event()
@@ -205,19 +197,10 @@ class DockerBackend(ProcessBackend):
             work_dir=self.run.work_dir, labels=self.labels,
         )
         try:
-            api = raw_api(client)
-            response = client.post(
-                api._url("/containers/{0}/attach", self._id), params=_ATTACH, stream=True,
-                timeout=QUICK_TIMEOUT, headers=UPGRADE,
-            )
-            self._channel = AttachChannel(api._get_raw_response_socket(response), response)
-            self._wait_response = api._post(
-                api._url("/containers/{0}/wait", self._id), params={"condition": "next-exit"},
-                stream=True, timeout=QUICK_TIMEOUT,
-            )
-            api._raise_for_status(self._wait_response)
-            # The headers are in, so the wait is registered; its body may take as long as the run.
-            self._unbounded(self._wait_response)
+            self._channel = AttachChannel(client.attach_socket(self._id, _ATTACH, timeout=QUICK_TIMEOUT))
+            # The head of the answer is in, so the wait is registered; its body may take as long as the run.
+            self._wait_response = client.stream("POST", f"/containers/{self._id}/wait",
+                                                params={"condition": "next-exit"}, timeout=QUICK_TIMEOUT)
             client.start(self._id)
             self.handle = self._id[:12]
             threading.Thread(target=self._read_wait, name=f"docker-wait-{self.handle}", daemon=True).start()
@@ -227,19 +210,11 @@ class DockerBackend(ProcessBackend):
             # SIGTERM into an exception in its main thread, which may land inside one of these calls
             # (a start takes hundreds of milliseconds on Podman) and goes on as it is.
             self._abandon()
-            if isinstance(err, docker.errors.APIError):
+            if isinstance(err, APIError):
                 raise internal(daemon_message(err), command=self.run.command) from err
             if is_transport_error(err):
                 raise unreachable(self.host.url, str(err)) from err
-            if isinstance(err, (docker.errors.DockerException, requests.RequestException, OSError)):
-                raise internal(f"docker: {err}", command=self.run.command) from err
             raise
-
-    @staticmethod
-    def _unbounded(response: Any) -> None:
-        # The read timeout of the request bounded only the wait for the headers.
-        with contextlib.suppress(Exception):
-            response.raw._fp.fp.raw._sock.settimeout(None)
 
     def _abandon(self) -> None:
         """A start that failed leaves nothing: close the connections and remove the container."""
@@ -265,6 +240,7 @@ class DockerBackend(ProcessBackend):
         """Read the wait's body (blocks as long as the run) on its own thread, so that
         :meth:`wait_exit` can keep an eye on the daemon meanwhile."""
         try:
+            assert self._wait_response is not None
             self._wait_result = self._wait_response.json()
         except Exception:  # noqa: BLE001 - connection lost: wait_exit finds out what happened
             self._wait_failed = True
@@ -288,7 +264,7 @@ class DockerBackend(ProcessBackend):
         self._pump_done.wait(DRAIN_AFTER_EXIT + 1)
         self._remove()
 
-    def _wait_for_exit(self, client: docker.APIClient) -> ExitInfo:
+    def _wait_for_exit(self, client: EngineClient) -> ExitInfo:
         while True:
             last_check = time.monotonic()
             while not self._wait_done.wait(1.0):
@@ -314,17 +290,12 @@ class DockerBackend(ProcessBackend):
             except Exception:  # noqa: BLE001
                 return self._lost()
 
-    def _rewait(self, client: docker.APIClient) -> None:
+    def _rewait(self, client: EngineClient) -> None:
         # Started by now: "not-running" returns at once if it ended meanwhile.
-        api = raw_api(client)
         self._wait_done.clear()
         self._wait_failed = False
-        self._wait_response = api._post(
-            api._url("/containers/{0}/wait", self._id), params={"condition": "not-running"},
-            stream=True, timeout=QUICK_TIMEOUT,
-        )
-        api._raise_for_status(self._wait_response)
-        self._unbounded(self._wait_response)
+        self._wait_response = client.stream("POST", f"/containers/{self._id}/wait",
+                                            params={"condition": "not-running"}, timeout=QUICK_TIMEOUT)
         threading.Thread(target=self._read_wait, name=f"docker-wait-{self.handle}", daemon=True).start()
 
     def _exec_failure(self, code: int) -> str | None:
@@ -349,7 +320,7 @@ class DockerBackend(ProcessBackend):
         self._stop_pump.set()
         return ExitInfo(code=None, error=f"lost the Docker daemon at {self.host.url} during the run")
 
-    def _oom_killed(self, client: docker.APIClient) -> bool:
+    def _oom_killed(self, client: EngineClient) -> bool:
         try:
             return bool(inspect_container(client, self._id)["State"].get("OOMKilled"))
         except Exception:  # noqa: BLE001 - the exit code stands without the flag
@@ -397,7 +368,7 @@ class DockerBackend(ProcessBackend):
         """What the daemon answers to a signal (or the lack of an answer), as the run's errors."""
         try:
             yield
-        except docker.errors.APIError as err:
+        except APIError as err:
             if err.status_code == 409 or "is not running" in str(err):
                 raise internal("container already stopped") from err
             raise internal(daemon_message(err)) from err
@@ -422,9 +393,6 @@ class DockerBackend(ProcessBackend):
         if self._channel is not None:
             self._channel.close()
         if self._wait_response is not None:
-            # The wait's thread may be blocked reading its body, holding the reader's lock, which a plain
-            # close would wait for until the run ends: shut the socket down first, so that the read returns.
-            with contextlib.suppress(Exception):
-                self._wait_response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(Exception):
-                self._wait_response.close()
+            # The wait's thread may be blocked reading its body: closing shuts the socket down, so that
+            # the read returns.
+            self._wait_response.close()

@@ -155,7 +155,7 @@ def build_image(image: str, recipe: BuildRecipe, host: str, scope: Scope,
     if absent:
         raise internal(f'cannot build "{image}" here: {absent}', image=image)
     daemon = host_for(scope, host)
-    client = daemon.client()
+    client = daemon.sdk()
 
     def failed(reason: str) -> Exception:
         needs = f"; the recipe says: {recipe.needs}" if recipe.needs else ""

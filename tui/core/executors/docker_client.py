@@ -2,33 +2,32 @@
 
 Creating an executor never contacts a daemon (a console with docker entries starts even when no daemon
 runs): :class:`DockerHost` is a cheap holder that an engine's runs share per host URL
-(``scope.resource("docker:" + url, ...)``); the low-level
-``APIClient`` is built on first use, because its constructor asks the daemon for its API version and
-raises when no daemon answers. A failed build is not remembered, so a daemon started later is found.
+(``scope.resource("docker:" + url, ...)``); its client (:class:`~tui.core.executors.engine_api.EngineClient`,
+on the standard library) is connected on first use, when the daemon's ``/_ping`` says which API version
+it serves. A failed connection is not remembered, so a daemon started later is found. The Docker SDK's
+client, a quarter of a second to import, is made only for what still needs it (a pull, a build).
 
-Every call that may meet a dead or silent daemon has an explicit, short timeout; the SDK's methods
-that take none use the client's ``CALL_TIMEOUT``. The base URL is always explicit (the entry's
-``host``, else ``DOCKER_HOST``, else the local socket): Docker CLI contexts are never followed.
+Every call that may meet a dead or silent daemon has an explicit, short timeout; the others use the
+client's ``CALL_TIMEOUT``. The base URL is always explicit (the entry's ``host``, else ``DOCKER_HOST``,
+else the local socket): Docker CLI contexts are never followed.
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import docker
-import docker.errors
-import requests
-from docker.constants import MINIMUM_DOCKER_API_VERSION
+from typing import TYPE_CHECKING, Any
 
 from tui.core.errors import ExecError, internal
 from tui.core.executors.base import Scope
-from tui.core.executors.docker_ssh import ssh_client
+from tui.core.executors.engine_api import MINIMUM_API_VERSION, APIError, EngineClient, NotFound
+
+if TYPE_CHECKING:
+    import docker
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 #: Connecting (and negotiating the API version) with a daemon that does not answer gives up after this.
@@ -38,9 +37,6 @@ CALL_TIMEOUT = 30
 #: Upper bound of the quick calls made while ending runs (kill, inspect, ping).
 QUICK_TIMEOUT = 5.0
 
-_TRANSPORT_ERRORS = (
-    requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError,
-)
 
 
 def resolve_host(host: str) -> str:
@@ -56,18 +52,20 @@ def unreachable(host: str, reason: str = "", what_failed: str = "") -> ExecError
 
 
 def is_transport_error(err: BaseException) -> bool:
-    """True when ``err`` means the daemon did not answer (refused, reset, timed out, gone)."""
-    return isinstance(err, _TRANSPORT_ERRORS)
+    """True when ``err`` means the daemon did not answer (refused, reset, timed out, gone), from this
+    client or from the SDK's (``requests``' errors are ``OSError``: so is the SDK's ``APIError``, which
+    its callers catch first)."""
+    return isinstance(err, OSError)
 
 
-def daemon_message(err: docker.errors.APIError) -> str:
-    """The daemon's own explanation, without the SDK's ``500 Server Error for http+docker://...`` prefix
-    and without the runtime's chain of wrappers around the part that matters.
+def daemon_message(err: APIError | Exception) -> str:
+    """The daemon's own explanation (an ``APIError``'s, the client's or the SDK's), without the status
+    that prefixes the error's text and without the runtime's chain of wrappers around the part that matters.
 
     ``OCI runtime create failed: ... unable to start container process: exec: "nope": executable file
     not found in $PATH: unknown`` becomes ``exec: "nope": executable file not found in $PATH``.
     """
-    text = str(err.explanation or err)
+    text = str(getattr(err, "explanation", None) or err)
     for marker in ("unable to start container process: ", "starting container process caused: "):
         if marker in text:
             text = text.rsplit(marker, 1)[1]
@@ -103,11 +101,12 @@ class DockerHost:
     def __init__(self, url: str) -> None:
         self.url = url
         self._lock = threading.Lock()
-        self._client: docker.APIClient | None = None
+        self._client: EngineClient | None = None
+        self._sdk: docker.APIClient | None = None
         self._engine = ""
         self._background: list[threading.Thread] = []
 
-    def client(self, timeout: float = CONNECT_TIMEOUT) -> docker.APIClient:
+    def client(self, timeout: float = CONNECT_TIMEOUT) -> EngineClient:
         """The connected client, built now if needed (waiting at most about ``timeout`` seconds).
 
         Raises:
@@ -126,6 +125,18 @@ class DockerHost:
             return self._client
         finally:
             self._lock.release()
+
+    def sdk(self, timeout: float = CONNECT_TIMEOUT) -> docker.APIClient:
+        """The Docker SDK's client of this daemon, at the API version :meth:`client` negotiated (for a
+        pull or a build: see :mod:`~tui.core.executors.docker_sdk`). Raises as :meth:`client` does."""
+        version = self.client(timeout).api_version
+        with self._lock:
+            if self._sdk is None:
+                from tui.core.executors.docker_sdk import sdk_client
+
+                self._sdk = sdk_client(self.url, version, timeout)
+                self._sdk.timeout = CALL_TIMEOUT
+            return self._sdk
 
     @property
     def engine(self) -> str:
@@ -155,8 +166,11 @@ class DockerHost:
         self.settle(wait)
         with self._lock:
             client, self._client, self._engine = self._client, None, ""
+            sdk, self._sdk = self._sdk, None
         if client is not None:
             client.close()
+        if sdk is not None:
+            sdk.close()
 
 
 def host_for(scope: Scope, host: str) -> DockerHost:
@@ -172,88 +186,54 @@ def host_for(scope: Scope, host: str) -> DockerHost:
     return scope.resource("docker:" + url, make)
 
 
-def _connect(url: str, timeout: float) -> tuple[docker.APIClient, str]:
+def _connect(url: str, timeout: float) -> tuple[EngineClient, str]:
     """A client for the daemon at ``url`` and the name of its engine, or ``unreachable``.
 
     The API version is negotiated as the Docker CLI does it, from the ``Api-Version`` header of
-    ``GET /_ping``, not with the SDK's ``GET /version``: Podman answers that one slowly (1.3 to 1.6 s
-    measured, as it asks its runtime and conmon for their versions), which alone would exceed a status
-    probe's deadline. The ping's headers also say which engine it is.
+    ``GET /_ping``, not with ``GET /version``: Podman answers that one slowly (1.3 to 1.6 s measured, as
+    it asks its runtime and conmon for their versions), which alone would exceed a status probe's
+    deadline. The ping's headers also say which engine it is.
     """
-    client: Any = None
+    client: EngineClient | None = None
     try:
-        # A version given explicitly: the constructor contacts nothing.
-        if url.startswith("ssh://"):
-            client = ssh_client(url, MINIMUM_DOCKER_API_VERSION, timeout)
-        else:
-            client = docker.APIClient(base_url=url, version=MINIMUM_DOCKER_API_VERSION,
-                                      timeout=max(1, math.ceil(timeout)))
-        api = raw_api(client)
-        response = api._get(api._url("/_ping", versioned_api=False), timeout=timeout)
-        api._raise_for_status(response)
-    except (docker.errors.DockerException, ValueError, *_TRANSPORT_ERRORS, OSError) as err:
-        adapter = getattr(client, "ssh_adapter", None)
+        client = EngineClient(url, timeout=timeout)
+        headers = client.ping_headers(timeout)
+    except (APIError, ValueError, OSError) as err:
         # ssh may still be saying why it gave up: give it a moment.
-        what_failed = adapter.failure(min(2.0, timeout)) if adapter is not None else ""
+        what_failed = client.failure(min(2.0, timeout)) if client is not None else ""
         if client is not None:
             client.close()
         raise unreachable(url, str(err), what_failed or (str(err) if isinstance(err, ValueError) else "")) from err
     # An engine too old to send the header (API < 1.25) is spoken to at the oldest version the SDK knows.
-    api._version = response.headers.get("Api-Version") or MINIMUM_DOCKER_API_VERSION
+    client.api_version = headers.get("Api-Version") or MINIMUM_API_VERSION
     client.timeout = CALL_TIMEOUT
-    return client, engine_name(response.headers)
+    return client, engine_name(headers)
 
 
-# -- calls with an explicit timeout (the SDK's methods take none) --------------------------------------
+# -- calls with an explicit timeout ------------------------------------------------------------------
 
 
-def raw_api(client: docker.APIClient) -> Any:
-    """The SDK's request helpers (``_url``, ``_get``, ``_post``, ``_result``...), which its type stubs
-    leave out: explicit timeouts and the streamed wait need them."""
-    return client
-
-
-def ping(client: docker.APIClient, timeout: float = QUICK_TIMEOUT) -> bool:
+def ping(client: EngineClient, timeout: float = QUICK_TIMEOUT) -> bool:
     """True when the daemon answers ``/_ping`` within ``timeout``."""
-    api = raw_api(client)
-    try:
-        response = api._get(api._url("/_ping"), timeout=timeout)
-        return bool(response.status_code == 200)
-    except (*_TRANSPORT_ERRORS, OSError):
-        return False
+    return client.ping(timeout)
 
 
-def inspect_container(client: docker.APIClient, container: str, timeout: float = QUICK_TIMEOUT) -> dict[str, Any]:
-    """``GET /containers/<id>/json``. Raises the SDK's errors (``NotFound``) or transport errors."""
-    api = raw_api(client)
-    response = api._get(api._url("/containers/{0}/json", container), timeout=timeout)
-    result: dict[str, Any] = api._result(response, True)
-    return result
+def inspect_container(client: EngineClient, container: str, timeout: float = QUICK_TIMEOUT) -> dict[str, Any]:
+    """``GET /containers/<id>/json``. Raises ``NotFound``, or a transport error (``OSError``)."""
+    return client.inspect_container(container, timeout=timeout)
 
 
-def inspect_image(client: docker.APIClient, image: str, timeout: float = QUICK_TIMEOUT) -> dict[str, Any]:
-    """``GET /images/<name>/json``. Raises ``ImageNotFound`` when absent, or transport errors."""
-    api = raw_api(client)
-    response = api._get(api._url("/images/{0}/json", image), timeout=timeout)
-    result: dict[str, Any] = api._result(response, True)
-    return result
+def inspect_image(client: EngineClient, image: str, timeout: float = QUICK_TIMEOUT) -> dict[str, Any]:
+    """``GET /images/<name>/json``. Raises ``ImageNotFound`` when absent, or a transport error."""
+    return client.inspect_image(image, timeout=timeout)
 
 
-def kill_container(client: docker.APIClient, container: str, signum: int, timeout: float = QUICK_TIMEOUT) -> None:
-    """``POST /containers/<id>/kill?signal=n``. Raises the SDK's errors (409 when not running)."""
-    api = raw_api(client)
-    response = api._post(
-        api._url("/containers/{0}/kill", container), params={"signal": signum}, timeout=timeout
-    )
-    api._raise_for_status(response)
+def kill_container(client: EngineClient, container: str, signum: int, timeout: float = QUICK_TIMEOUT) -> None:
+    """``POST /containers/<id>/kill?signal=n``. Raises ``APIError`` (409 when not running)."""
+    client.kill(container, signum, timeout=timeout)
 
 
-def remove_container(client: docker.APIClient, container: str, timeout: float = QUICK_TIMEOUT) -> None:
+def remove_container(client: EngineClient, container: str, timeout: float = QUICK_TIMEOUT) -> None:
     """Force-remove a container and its anonymous volumes; one already gone is fine."""
-    api = raw_api(client)
-    response = api._delete(
-        api._url("/containers/{0}", container), params={"v": True, "force": True}, timeout=timeout
-    )
-    if response.status_code == 404:
-        return
-    api._raise_for_status(response)
+    with contextlib.suppress(NotFound):
+        client.remove_container(container, v=True, force=True, timeout=timeout)

@@ -18,10 +18,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import docker
-
 from tui.core.executors.base import Scope
 from tui.core.executors.docker_client import kill_container, remove_container
+from tui.core.executors.engine_api import APIError, EngineClient
 from tui.core.labels import LABEL_INSTANCE, PRODUCT_FILTER
 from tui.core.pids import process_alive, process_start_time
 
@@ -66,7 +65,7 @@ def instance_alive(instance_id: str) -> bool:
     return process_alive(pid, started)
 
 
-def find_orphans(client: docker.APIClient) -> list[Container]:
+def find_orphans(client: EngineClient) -> list[Container]:
     """Running containers of this product whose instance is gone (as ``containers()`` lists them)."""
     running = client.containers(filters={"label": PRODUCT_FILTER, "status": "running"})
     alive: dict[str, bool] = {}
@@ -80,20 +79,20 @@ def find_orphans(client: docker.APIClient) -> list[Container]:
     return orphans
 
 
-def kill_orphans(client: docker.APIClient, orphans: list[Container] | None = None) -> list[Container]:
+def kill_orphans(client: EngineClient, orphans: list[Container] | None = None) -> list[Container]:
     """SIGKILL the given orphans (default: :func:`find_orphans` now); returns those killed.
 
     Killed containers stay as exited ones (for inspection), which :func:`prune` removes.
     """
     killed = []
     for container in find_orphans(client) if orphans is None else orphans:
-        with contextlib.suppress(docker.errors.APIError):
+        with contextlib.suppress(APIError):
             kill_container(client, container["Id"], 9)
             killed.append(container)
     return killed
 
 
-def exited_containers(client: docker.APIClient) -> list[Container]:
+def exited_containers(client: EngineClient) -> list[Container]:
     """Exited (or dead) containers of this product, every instance's."""
     found: list[Container] = []
     for status in ("exited", "dead"):
@@ -101,14 +100,14 @@ def exited_containers(client: docker.APIClient) -> list[Container]:
     return found
 
 
-def prune(client: docker.APIClient, *, dry_run: bool = False) -> list[Container]:
+def prune(client: EngineClient, *, dry_run: bool = False) -> list[Container]:
     """Remove the product's exited containers; returns them (those that would go, with ``dry_run``)."""
     containers = exited_containers(client)
     if dry_run:
         return containers
     removed = []
     for container in containers:
-        with contextlib.suppress(docker.errors.APIError):
+        with contextlib.suppress(APIError):
             remove_container(client, container["Id"])
             removed.append(container)
     return removed

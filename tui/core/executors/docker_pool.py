@@ -35,7 +35,6 @@ without its shutdown; :meth:`ContainerPool.close` (at engine shutdown) removes t
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import threading
 import time
@@ -43,14 +42,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import docker
-import docker.errors
-
 from tui.core.errors import internal
 from tui.core.executors.base import Scope
 from tui.core.executors.docker import DockerSpec
 from tui.core.executors.docker_backend import (
-    UPGRADE,
     DockerBackend,
     container_env,
     create_container,
@@ -63,11 +58,11 @@ from tui.core.executors.docker_client import (
     is_podman,
     is_transport_error,
     kill_container,
-    raw_api,
     remove_container,
     unreachable,
 )
 from tui.core.executors.docker_stream import DRAIN_AFTER_EXIT, AttachChannel
+from tui.core.executors.engine_api import APIError, EngineClient
 from tui.core.labels import container_labels
 from tui.core.process import ExitInfo, OutputSink, RunSpec
 from tui.core.streams import Puller, StreamName
@@ -338,7 +333,7 @@ class PooledBackend(DockerBackend):
                 self._on_launch()
             try:
                 self._exec_id = self._exec_create(client, container)
-            except docker.errors.APIError:
+            except APIError:
                 self.pool.failed(container)  # it died (or was removed) while waiting: start afresh
                 container = None
             except Exception as err:
@@ -357,13 +352,13 @@ class PooledBackend(DockerBackend):
             self._abandon()
             if self._held is not None:
                 self._held.finish(failed=False)
-            if isinstance(err, docker.errors.APIError):
+            if isinstance(err, APIError):
                 raise internal(daemon_message(err), command=self.run.command) from err
             if is_transport_error(err):
                 raise unreachable(self.host.url, str(err)) from err
             raise
 
-    def _exec_create(self, client: docker.APIClient, container: str) -> str:
+    def _exec_create(self, client: EngineClient, container: str) -> str:
         created = client.exec_create(
             container, list(self.run.argv), stdout=True, stderr=True, stdin=True, tty=False,
             # The container has the entry's env; the run's own overlays it, as in a fresh container.
@@ -372,14 +367,8 @@ class PooledBackend(DockerBackend):
         exec_id: str = created["Id"]
         return exec_id
 
-    def _exec_start(self, client: docker.APIClient, sink: OutputSink) -> None:
-        api = raw_api(client)
-        response = client.post(
-            api._url("/exec/{0}/start", self._exec_id), data=json.dumps({"Detach": False, "Tty": False}),
-            headers={**UPGRADE, "Content-Type": "application/json"}, stream=True, timeout=QUICK_TIMEOUT,
-        )
-        api._raise_for_status(response)
-        self._channel = AttachChannel(api._get_raw_response_socket(response), response)
+    def _exec_start(self, client: EngineClient, sink: OutputSink) -> None:
+        self._channel = AttachChannel(client.exec_start(self._exec_id, socket=True, timeout=QUICK_TIMEOUT))
         self.handle = self._id[:12]
         self._held = _HeldSink(sink)
         threading.Thread(target=self._pump, args=(self._held,), name=f"docker-exec-{self.handle}",
@@ -408,10 +397,7 @@ class PooledBackend(DockerBackend):
 
     def _inspect_exec(self) -> dict[str, Any]:
         assert self._client is not None
-        api = raw_api(self._client)
-        response = api._get(api._url("/exec/{0}/json", self._exec_id), timeout=QUICK_TIMEOUT)
-        result: dict[str, Any] = api._result(response, True)
-        return result
+        return self._client.exec_inspect(self._exec_id, timeout=QUICK_TIMEOUT)
 
     def wait_exit(self) -> ExitInfo:
         if not self.pooled:
@@ -462,13 +448,12 @@ class PooledBackend(DockerBackend):
         entry with a ``memory_limit`` only."""
         if not self.spec.memory_limit or self._client is None:
             return False
-        api = raw_api(self._client)
         with contextlib.suppress(Exception):
             kill_container(self._client, self._id, 9)
         with contextlib.suppress(Exception):
-            response = api._post(api._url("/containers/{0}/wait", self._id), params={"condition": "not-running"},
+            # The whole answer within the deadline: the container was just killed.
+            self._client.request("POST", f"/containers/{self._id}/wait", params={"condition": "not-running"},
                                  timeout=QUICK_TIMEOUT)
-            response.close()
         return self._oom_killed(self._client)
 
     # -- while it runs ---------------------------------------------------------------------------

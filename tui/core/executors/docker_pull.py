@@ -30,7 +30,7 @@ def pull_image(image: str, host: str, scope: Scope, on_progress: Callable[[PullP
         failed: <the daemon's reason>``.
     """
     daemon = host_for(scope, host)
-    client = daemon.client()
+    client = daemon.sdk()
     repository, tag = docker.utils.parse_repository_tag(image)
     layers: dict[str, _Layer] = {}
     status = ""

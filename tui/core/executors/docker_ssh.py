@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import math
 import os
 import shlex
 import shutil
@@ -28,17 +27,7 @@ import socket
 import subprocess
 import threading
 import urllib.parse
-from typing import Any
 
-import requests
-import urllib3.connection
-import urllib3.connectionpool
-from docker.transport.basehttpadapter import BaseHTTPAdapter
-
-#: The base URL of a client that goes through :class:`SSHAdapter` (not ``http+docker://ssh``, which the
-#: SDK treats as its own ssh transport when it looks for the raw socket of an attach).
-BASE_URL = "http+docker://execdeck-ssh"
-_POOL_SIZE = 10
 # ssh's own failures exit with 255; anything else is the far end's command.
 _SSH_FAILED = 255
 # Enough of ssh's stderr to explain a failure (a banner may come first).
@@ -129,93 +118,10 @@ def explain(code: int, stderr: list[str]) -> str:
     return f"no Docker engine answers at the far end ({said or f'docker exited with {code}'})"
 
 
-class SSHConnection(urllib3.connection.HTTPConnection):
-    """An HTTP connection over one :class:`SSHLink`."""
-
-    def __init__(self, adapter: SSHAdapter, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._adapter = adapter
-        self._link: SSHLink | None = None
-
-    def connect(self) -> None:
-        self._link = self._adapter.open_link()
-        self._link.socket.settimeout(self.timeout)  # type: ignore[arg-type]
-        self.sock = self._link.socket
-
-    def close(self) -> None:
-        super().close()
-        if self._link is not None:
-            self._link.close()
-
-
-class SSHConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
-    def __init__(self, adapter: SSHAdapter, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout, maxsize=_POOL_SIZE)
-        self._adapter = adapter
-        self._connect_timeout = timeout
-
-    def _new_conn(self) -> SSHConnection:
-        return SSHConnection(self._adapter, self._connect_timeout)
-
-
-class SSHAdapter(BaseHTTPAdapter):  # type: ignore[misc]
-    """The ``requests`` transport of one ``ssh://`` URL: a pool of connections, one ssh process each."""
-
-    def __init__(self, url: str, timeout: float) -> None:
-        self.command = ssh_command(url)
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        self._last: SSHLink | None = None
-        self._pool: SSHConnectionPool | None = None
-        super().__init__()
-
-    def open_link(self) -> SSHLink:
-        """Start one ssh process. Raises ``OSError`` (a transport error) when there is no ssh to run."""
-        program = shutil.which(self.command[0])
-        if program is None:
-            raise FileNotFoundError(f"no ssh command on this machine (PATH={os.environ.get('PATH', '')})")
-        link = SSHLink([program, *self.command[1:]])
-        with self._lock:
-            self._last = link
-        return link
-
-    def failure(self, wait: float) -> str:
-        """What failed on the newest connection, once its ssh ended (waiting at most ``wait`` seconds)."""
-        with self._lock:
-            link = self._last
-        return link.failure(wait) if link is not None else ""
-
-    def get_connection(self, url: Any, proxies: Any = None) -> SSHConnectionPool:
-        with self._lock:
-            if self._pool is None:
-                self._pool = SSHConnectionPool(self, self.timeout)
-            return self._pool
-
-    def request_url(self, request: requests.PreparedRequest, proxies: Any) -> str:
-        return str(request.path_url)  # no proxies, no host: the path is the whole request line
-
-    def close(self) -> None:
-        super().close()
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
-
-
-def ssh_client(url: str, version: str, timeout: float) -> Any:
-    """A ``docker.APIClient`` whose requests reach ``url``'s engine through :class:`SSHAdapter`, speaking
-    API ``version``; contacts nothing yet. Its :attr:`adapter <SSHAdapter>` is ``client.ssh_adapter``.
-
-    Raises:
-        ValueError: ``url`` is not an ``ssh://`` URL with a machine.
-    """
-    import docker
-
-    adapter = SSHAdapter(url, timeout)
-    # Built for a TCP URL that is never used: the SDK would otherwise take its own ssh transport.
-    client: Any = docker.APIClient(base_url="tcp://127.0.0.1:9", version=version, timeout=math.ceil(timeout))
-    client._unmount("http://", "https://")  # nothing may leave by plain HTTP
-    client.mount(BASE_URL, adapter)
-    client.base_url = BASE_URL
-    client.ssh_adapter = adapter
-    return client
+def open_link(command: list[str]) -> SSHLink:
+    """Start one ssh process for ``command`` (:func:`ssh_command`). Raises ``OSError`` (a transport
+    error) when there is no ssh to run."""
+    program = shutil.which(command[0])
+    if program is None:
+        raise FileNotFoundError(f"no ssh command on this machine (PATH={os.environ.get('PATH', '')})")
+    return SSHLink([program, *command[1:]])

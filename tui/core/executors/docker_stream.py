@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -31,30 +30,24 @@ DRAIN_AFTER_EXIT = 2.0
 
 
 class AttachChannel:
-    """The raw connection behind ``attach_socket``: readable with a deadline, writable for stdin.
+    """The raw connection of an attach (or an exec's start): readable with a deadline, writable for stdin.
 
-    Takes what the SDK returns (``SocketIO`` for unix/tcp, an ``SSLSocket`` for https, the ``ssh``
-    subprocess wrapper for ``ssh://``) and keeps the response object alive, since dropping it
-    would close a TLS connection.
+    Takes what ``attach_socket`` or ``exec_start(socket=True)`` returns (its socket is ``_sock``, as
+    with the SDK's ``SocketIO``), or a socket, and closes it with the channel (which also ends the ssh
+    process behind an ``ssh://`` one).
     """
 
-    def __init__(self, raw: Any, response: Any = None) -> None:
-        self._response = response
+    def __init__(self, raw: Any) -> None:
         self._raw = raw
-        self._proc: Any = getattr(raw, "proc", None)  # ssh shell-out: talk to the ssh process's pipes
-        self._sock: socket.socket | None = None
-        if self._proc is None:
-            sock = getattr(raw, "_sock", raw)
-            assert isinstance(sock, socket.socket)
-            self._sock = sock
-            # send() then waits at most a tick, so a cancelled stdin write gets a chance to stop.
-            sock.settimeout(_TICK)
+        sock = getattr(raw, "_sock", raw)
+        assert isinstance(sock, socket.socket)
+        self._sock = sock
+        # send() then waits at most a tick, so a cancelled stdin write gets a chance to stop.
+        sock.settimeout(_TICK)
 
     def wait_readable(self, timeout: float) -> bool:
         """True when a read will not block (data, end of stream or an error is there)."""
-        if isinstance(self._sock, ssl.SSLSocket) and self._sock.pending():
-            return True
-        fd = self._sock.fileno() if self._sock is not None else self._proc.stdout.fileno()
+        fd = self._sock.fileno()
         if fd < 0:
             return True  # closed under us: the read reports it
         ready, _, _ = select.select([fd], [], [], timeout)
@@ -62,24 +55,16 @@ class AttachChannel:
 
     def read_into(self, buffer: memoryview) -> int:
         """Read what is there into ``buffer``; 0 at end of stream. Call after :meth:`wait_readable`."""
-        if self._sock is not None:
-            try:
-                return self._sock.recv_into(buffer)
-            except (TimeoutError, BlockingIOError, ssl.SSLWantReadError):
-                return -1  # nothing after all (a TLS record still incomplete): not an end
-        data = self._proc.stdout.read1(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        try:
+            return self._sock.recv_into(buffer)
+        except (TimeoutError, BlockingIOError):
+            return -1  # nothing after all: not an end
 
     def send_all(self, data: bytes, cancel: threading.Event | None) -> None:
         """Write all of ``data`` (stdin). Raises ``OSError`` when the connection failed, and
         :class:`~tui.core.streams.Cancelled` when ``cancel`` is set before it is done."""
         from tui.core.streams import Cancelled
 
-        if self._sock is None:
-            self._proc.stdin.write(data)
-            self._proc.stdin.flush()
-            return
         view = memoryview(data)
         while view:
             if cancel is not None and cancel.is_set():
@@ -93,20 +78,14 @@ class AttachChannel:
     def shutdown_write(self) -> None:
         """End of input: the program reads end of file (with ``StdinOnce``). Never raises."""
         with contextlib.suppress(OSError, ValueError):
-            if self._sock is not None:
-                self._sock.shutdown(socket.SHUT_WR)
-            else:
-                self._proc.stdin.close()
+            self._sock.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
         """Close the connection (and the response holding it). Idempotent, never raises."""
         with contextlib.suppress(Exception):
-            if self._sock is not None:
-                self._sock.close()
-        for closable in (self._raw, self._response):
-            with contextlib.suppress(Exception):
-                if closable is not None:
-                    closable.close()
+            self._sock.close()
+        with contextlib.suppress(Exception):
+            self._raw.close()
 
 
 class FrameSplitter:

@@ -30,12 +30,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import docker
-import docker.errors
-
 from tui.core.executors.base import PULL, ExecutorStatus, Scope, StatusListener
 from tui.core.executors.docker_build import LOCAL_BUILD_LABEL
 from tui.core.executors.docker_client import DockerHost, daemon_message, inspect_image, ping, resolve_host
+from tui.core.executors.engine_api import APIError, EngineClient, ImageNotFound
 
 #: The first wait after a failed connection attempt; each next one doubles, up to :data:`BACKOFF_CAP`.
 BACKOFF_FIRST = 0.25
@@ -56,17 +54,17 @@ def unreachable_status(url: str) -> ExecutorStatus:
     return ExecutorStatus(False, f"cannot reach the Docker daemon at {url}")
 
 
-def image_status(client: docker.APIClient, url: str, image: str, timeout: float,
+def image_status(client: EngineClient, url: str, image: str, timeout: float,
                  engine: str = "") -> ExecutorStatus | None:
     """The status of an executor running ``image`` on the daemon of ``client`` (at ``url``, served by
     ``engine``: Docker or Podman and its version), from one inspect of at most about ``timeout`` seconds;
     ``None`` when the daemon did not answer."""
     try:
         info = inspect_image(client, image, timeout=timeout)
-    except docker.errors.ImageNotFound:
+    except ImageNotFound:
         return ExecutorStatus(False, f'image "{image}" not found on {url}', short="image missing", remedy=PULL,
                               engine=engine)
-    except docker.errors.APIError as err:
+    except APIError as err:
         return ExecutorStatus(False, f"{url}: {daemon_message(err)}", engine=engine)
     except Exception:  # noqa: BLE001 - timeouts, resets, refusals: the daemon is not answering
         return None
@@ -115,7 +113,7 @@ class DaemonWatch:
         self._lost = False  # the event stream of the current connection ended
         self._closed = False
         # The connection: set and cleared by the loop thread alone, read by close() to cancel the stream.
-        self._client: docker.APIClient | None = None
+        self._client: EngineClient | None = None
         self._engine = ""  # Docker or Podman and its version, learnt at each connection
         self._stream: Any = None
         self._reader: threading.Thread | None = None
@@ -244,7 +242,7 @@ class DaemonWatch:
     def _connect(self) -> bool:
         """One attempt: a client (the daemon answered the version check) and its event stream."""
         self.attempts += 1
-        client: docker.APIClient | None = None
+        client: EngineClient | None = None
         try:
             host = DockerHost(self.url)
             client = host.client(self._connect_timeout)
