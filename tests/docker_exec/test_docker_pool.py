@@ -25,6 +25,7 @@ from tui.core.errors import ExecError
 from tui.core.executors.base import Executor
 from tui.core.executors.docker_owner import find_orphans, kill_orphans
 from tui.core.executors.docker_pool import POOL_RUN_LABEL, PooledBackend, exec_failure_message
+from tui.core.executors.engine_api import EngineClient
 from tui.core.labels import LABEL_ENTRY, LABEL_INSTANCE, LABEL_RUN
 
 pytestmark = pytest.mark.docker
@@ -341,9 +342,13 @@ def test_the_orphan_sweep_finds_the_pool_of_an_engine_killed_with_sigkill(
         assert len(pool_containers(client, instance)) == 2
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait(30)
-        orphans = [c for c in find_orphans(client) if c["Labels"].get(LABEL_INSTANCE) == instance]
-        assert len(orphans) == 2
-        assert len(kill_orphans(client, orphans)) == 2
+        ours = EngineClient(container_engine.url, timeout=30)  # the product's own client
+        try:
+            orphans = [c for c in find_orphans(ours) if c["Labels"].get(LABEL_INSTANCE) == instance]
+            assert len(orphans) == 2
+            assert len(kill_orphans(ours, orphans)) == 2
+        finally:
+            ours.close()
         assert pool_containers(client, instance) == []
     finally:
         if holder.poll() is None:
