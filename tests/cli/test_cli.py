@@ -91,6 +91,35 @@ def test_run_streams_stdout_and_stderr_to_their_own_streams_and_passes_the_exit_
     assert (result.returncode, result.stdout, result.stderr) == (3, "out\n", "err\n")
 
 
+def _run_with_stdin(entries: Path, executor: str, command: str,
+                    stdin: bytes | None) -> subprocess.CompletedProcess[bytes]:
+    argv = [sys.executable, "-m", "tui", "--entries", str(entries), "run", executor, command]
+    env = {**os.environ, "EXECDECK_RECORDS": "off"}
+    if stdin is None:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, cwd=ROOT, env=env)
+    return subprocess.run(argv, input=stdin, capture_output=True, timeout=60, cwd=ROOT, env=env)
+
+
+def test_run_passes_its_stdin_on_and_then_its_end(entries: Path) -> None:
+    # A command that reads its stdin to the end (cat, sort, wc) must end once ours does.
+    lines = b"".join(b"line %d\n" % n for n in range(20000))
+    result = _run_with_stdin(entries, "t:free", "wc -l", lines)
+    assert (result.returncode, result.stdout.strip()) == (0, b"20000"), result.stderr
+    result = _run_with_stdin(entries, "t:free", "cat", None)  # no stdin: an empty one
+    assert (result.returncode, result.stdout) == (0, b"")
+    # A command that reads none of it still ends, and so does execdeck.
+    result = _run_with_stdin(entries, "t:free", "true", b"x" * 4_000_000)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_container_run_gets_stdin_and_its_end(tmp_path: Path, test_image: str) -> None:
+    path = tmp_path / "box.yaml"
+    path.write_text(f"namespace: t\nentries:\n  - name: box\n    kind: exec.docker\n    image: {test_image}\n"
+                    "    auto_remove: true\n")
+    result = _run_with_stdin(path, "t:box", "sort", b"b\na\nc\n")
+    assert (result.returncode, result.stdout) == (0, b"a\nb\nc\n"), result.stderr
+
+
 def test_run_accepts_the_command_as_separate_words(entries: Path) -> None:
     result = execdeck("run", "--entries", str(entries), "t:shell", "sh", "-c", "echo out; echo err >&2; exit 3")
     assert result.returncode == 3

@@ -1,7 +1,8 @@
 """``execdeck run ID COMMAND``: one command through one executor, output streamed live.
 
 Exits with the command's exit code, ``128+n`` after a signal, 124 when its time limit ended it.
-The first ctrl+c (or SIGTERM, SIGHUP) is passed on to the command; a second one kills it.
+Our stdin is passed on to the command, and its end too (``echo hi | execdeck run app:free cat`` prints
+``hi`` and ends). The first ctrl+c (or SIGTERM, SIGHUP) is passed on to the command; a second one kills it.
 When the reader of our stdout goes away (``| head -1``), the command ends as the writer of a shell
 pipeline would, by SIGPIPE (its process group, or its container), and we exit 141.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
+import sys
 import threading
 
 from tui.cli.common import SignalFlag, engine_session, error, load
@@ -104,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             with interrupted.hold():  # a start is bounded, and must not be cut in the middle
                 process.start()
+            threading.Thread(target=_forward_stdin, args=(process,), name="stdin", daemon=True).start()
             status = _wait(process, interrupted)
         except BaseException:
             for copy in copies:
@@ -119,6 +123,27 @@ def run(args: argparse.Namespace) -> int:
     if not status.ok and (status.timed_out or status.signal is not None or status.oom_killed):
         error(f"{args.id}: {command}: {status.describe()}")
     return status.shell_code
+
+
+def _forward_stdin(process: Process) -> None:
+    """Copy our stdin to the command's, then end it, as a shell pipeline and ``docker run -i`` do: a command
+    that reads its stdin (``cat``, ``sort``) would otherwise wait forever on a pipe nobody closes. No stdin
+    (closed, or not a file) is an empty one. A daemon thread: a terminal that is never typed into holds
+    only this thread, which the program's exit ends."""
+    try:
+        fd = sys.stdin.fileno() if sys.stdin is not None else -1
+    except (AttributeError, ValueError, OSError):
+        fd = -1
+    try:
+        while fd >= 0:
+            data = os.read(fd, MAX_READ)
+            if not data:
+                break
+            process.write_stdin(data)
+    except (OSError, ExecError):
+        return  # our stdin cannot be read, or the command no longer reads its own (it ended): nothing to end
+    with contextlib.suppress(OSError, ExecError):
+        process.write_stdin(b"")
 
 
 def _wait(process: Process, interrupted: SignalFlag) -> ExitStatus | None:
