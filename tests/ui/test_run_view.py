@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tests.ui.harness import RunViewApp
+from tests.ui.harness import INFO, RunViewApp
 from tui.ui.widgets.output_pane import OutputPane
 
 SIZE = (100, 30)
@@ -170,3 +171,19 @@ async def test_output_after_a_quiet_spell_still_arrives_and_the_end_of_a_run_dra
             await pilot.pause(0.02)
         assert app.pane.buffer.line(60_000).text == "line 59999"
         assert app.pane.status.rows == 60_001, "the pane was redrawn with the last of them"
+
+
+async def test_a_view_being_removed_takes_a_late_end_of_its_run_quietly() -> None:
+    # A run may end while its tab is being closed or the console quits: the header and the status line are
+    # gone by then, and the end's last snapshot must not raise (it ended the console with a traceback).
+    from tui.ui.widgets.run_bars import PaneStatusLine
+    from tui.ui.widgets.run_header import RunHeader
+
+    app = RunViewApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        await view.query(RunHeader).remove()
+        await view.query(PaneStatusLine).remove()
+        view.update_info(replace(INFO, state="exited", exit_text="exited 0", ok=True))
+        await feed(app, pilot, 3)
+        assert len(app.pane.buffer) == 3

@@ -78,11 +78,14 @@ class RunView(Container):
         self.pane.append(stream, data)
 
     def update_info(self, info: RunInfo) -> None:
-        """Show a new snapshot of the run in the header (UI thread)."""
-        self.query_one(RunHeader).info = info
+        """Show a new snapshot of the run in the header (UI thread). A view being removed (its tab closed, the
+        console quitting) has no header any more, and a run's end may still arrive: nothing to show then."""
+        for header in self.query(RunHeader):
+            header.info = info
 
     def _show_status(self, status: PaneStatus) -> None:
-        self.query_one(PaneStatusLine).show(status)
+        for line in self.query(PaneStatusLine):  # none while the view is being removed
+            line.show(status)
 
     # -- actions -----------------------------------------------------------------------------------
 
