@@ -1,5 +1,5 @@
 """``python -m tui``: the same as the ``execdeck`` script."""
 
-from tui.cli import script
+from tui.launch import script
 
 script()

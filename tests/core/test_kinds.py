@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tui.core import structs
 from tui.core.engine import Engine
 from tui.core.entries import load_entries
 from tui.core.executors import registry
@@ -34,7 +35,7 @@ def test_the_built_in_kinds_say_what_they_can_do_beyond_running() -> None:
 
 def test_every_field_of_a_kind_is_an_attribute_of_its_spec_class_with_a_line_of_help() -> None:
     for kind in registry.kinds():
-        attributes = set(kind.spec_class.__dataclass_fields__)
+        attributes = {f.name for f in structs.fields(kind.spec_class)}
         for field in kind.fields:
             assert field.name in attributes, f"{kind.name}.{field.name}"
             assert field.help and field.type and field.default, f"{kind.name}.{field.name}"

@@ -2,24 +2,28 @@
 
 Parsing and dispatch only; each subcommand lives in its own module and the console is imported
 lazily, so ``execdeck run`` never loads Textual. Errors are one line on stderr, never a traceback.
+The common form of ``execdeck run`` is read without argparse (:func:`quick_run_args`); every other
+form goes through the parser of :mod:`tui.cli.parser`.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
-import importlib.util
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from tui.cli.access import add_access_options, choose, half_set_notice, resolve_access
-from tui.cli.common import Interrupted, add_entries_option, error
+from tui.cli.access import choose, half_set_notice, resolve_access
+from tui.cli.common import Interrupted, error
 from tui.cli.output import EXIT_STDOUT_CLOSED, StdoutClosed, flush_print, stdout_closed_by
 from tui.core.errors import ExecError
 from tui.core.policy import PermissionDenied
+
+if TYPE_CHECKING:
+    import argparse
 
 # subcommand -> (module, help). Each module has ``run(args) -> int`` and may have
 # ``configure(parser)`` for its own options.
@@ -34,100 +38,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "show": ("tui.cli.show", "print a recorded run's output"),
     "serve": ("tui.cli.serve", "serve the console in a browser for sandbox demos (token, limits, policies)"),
 }
-
-
-def _configure_run(parser: argparse.ArgumentParser) -> None:
-    parser.usage = "execdeck run [--env K=V] [--work-dir DIR] [--timeout SECONDS] ID COMMAND..."
-    parser.epilog = (
-        "Options go before ID; everything after ID is the command: one string (quoted), or several words, "
-        "which are joined back into one string (words with spaces are quoted). The whitelist matches that "
-        "string exactly."
-    )
-    parser.add_argument("--env", action="append", default=[], metavar="K=V", help="extra environment (repeatable)")
-    parser.add_argument("--work-dir", default=None, metavar="DIR")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
-    parser.add_argument("id", help="executor id, namespace:name")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command")
-
-
-def _configure_list(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-_BUILTIN_OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
-    "run": _configure_run,
-    "list": _configure_list,
-}
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter, told the terminal's width: left to find it, it imports shutil (and with it
-    bz2 and lzma) for every option added, whether help is printed or not."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
-
-
-def _columns() -> int:
-    """``shutil.get_terminal_size().columns``, written out: ``$COLUMNS``, else the terminal's, else 80."""
-    with contextlib.suppress(KeyError, ValueError):
-        if (columns := int(os.environ["COLUMNS"])) > 0:
-            return columns
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        if (columns := os.get_terminal_size(sys.__stdout__.fileno()).columns) > 0:  # type: ignore[union-attr]
-            return columns
-    return 80
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        error(message)
-        raise SystemExit(2)
-
-
-def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
-    """The parser. Only the ``chosen`` subcommand gets its options (and only its module is imported for
-    them); the others are listed, bare: building every subcommand's options cost ``execdeck run`` more
-    than its whole run, and their modules would load the Docker SDK, lupa or Textual. Parse the words
-    again with the subcommand found when it is not the one guessed (:func:`main` does)."""
-    parser = _Parser(prog="execdeck", description="A terminal console for command executors.")
-    add_entries_option(parser, dest="global_entries")
-    add_access_options(parser, prefix="global_")
-    # `prog` given: argparse would otherwise build a help formatter to work it out (importing shutil).
-    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser, prog="execdeck")
-    for name, (module_name, help_text) in SUBCOMMANDS.items():
-        if (chosen is None or name == chosen) and importlib.util.find_spec(module_name) is None:
-            continue  # a capability not installed in this build
-        child = sub.add_parser(name, help=help_text, description=help_text)
-        if name != chosen:
-            continue
-        add_entries_option(child)
-        add_access_options(child)
-        if name in _BUILTIN_OPTIONS:
-            _BUILTIN_OPTIONS[name](child)
-        else:
-            module = importlib.import_module(module_name)
-            configure = getattr(module, "configure", None)
-            if configure is not None:
-                configure(child)
-    return parser
-
-
-def parse_words(words: list[str]) -> argparse.Namespace:
-    """The parsed command line. The subcommand is guessed as the first word that names one; when a
-    path or a value had such a name (``--entries check run ...``), the words are parsed again for the
-    subcommand found."""
-    chosen = next((w for w in words if w in SUBCOMMANDS), None)
-    args, extra = build_parser(chosen).parse_known_args(words)
-    if args.subcommand == chosen and not extra:
-        return args
-    return build_parser(args.subcommand).parse_args(words)  # with its options, or to say what is wrong
 
 
 def describe_error(err: ExecError) -> str:
@@ -164,15 +74,83 @@ def script() -> NoReturn:
     os._exit(code)
 
 
+def _resume_collector() -> None:
+    """The collector back on, if :mod:`tui.launch` paused it, with what the start made frozen (see there)."""
+    import gc
+
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 #: The subcommands that leave through Python's normal exit (see :func:`script`).
 _NORMAL_EXIT = frozenset({"console"})
 
 
 def _main(words: list[str]) -> tuple[str, int]:
     """The subcommand that ran, and its exit code."""
-    args = parse_words(words)
+    args = quick_run_args(words)
+    if args is None:
+        from tui.cli.parser import parse_words
+
+        args = parse_words(words)
     name: str = args.subcommand or "console"
     return name, _dispatch(name, args)
+
+
+#: The options of ``run`` that :func:`quick_run_args` reads (each takes one value), by attribute.
+_RUN_OPTIONS = {"--entries": "entries", "--env": "env", "--work-dir": "work_dir", "--timeout": "timeout"}
+
+
+def quick_run_args(words: list[str]) -> Any:
+    """The parse of ``[--entries P]... run [--entries P] [--env K=V] [--work-dir D] [--timeout S] ID COMMAND...``
+    (options as ``--name value`` or ``--name=value``) without argparse, which costs a short ``execdeck run``
+    a tenth of its whole time; ``None`` for any other form (help, an abbreviated option, a value that looks
+    like an option, a bad number...), which the parser then reads and, if need be, explains. The result has
+    every attribute the parser's would have for the same words."""
+    args = SimpleNamespace(
+        subcommand="run", global_entries=[], entries=[], env=[], work_dir=None, timeout=None,
+        global_actor=None, global_actor_meta=[], global_scope=[], global_strict=False,
+        actor=None, actor_meta=[], scope=[], strict=False,
+    )
+    at = 0
+    before = True  # before the word `run`
+    while at < len(words):
+        word = words[at]
+        if before and word == "run":
+            before = False
+            at += 1
+            continue
+        name, equals, value = word.partition("=")
+        option = _RUN_OPTIONS.get(name)
+        if option is None or (before and option != "entries"):
+            break
+        if not equals:
+            if at + 1 >= len(words):
+                return None
+            value = words[at + 1]
+            at += 1
+        at += 1
+        if value.startswith("-"):
+            return None
+        if option == "entries":
+            (args.global_entries if before else args.entries).append(value)
+        elif option == "env":
+            args.env.append(value)
+        elif option == "work_dir":
+            args.work_dir = value
+        else:
+            try:
+                args.timeout = float(value)
+            except ValueError:
+                return None
+    if before or at >= len(words) or words[at].startswith("-"):
+        return None
+    args.id = words[at]
+    args.command = words[at + 1:]
+    if args.command[:1] == ["--"]:
+        del args.command[0]  # as argparse does with a "--" right after the id
+    return args
 
 
 def _dispatch(name: str, args: argparse.Namespace) -> int:
@@ -190,6 +168,7 @@ def _dispatch(name: str, args: argparse.Namespace) -> int:
     module_name = SUBCOMMANDS[name][0]
     try:
         module = importlib.import_module(module_name)
+        _resume_collector()
         code: int = module.run(args)
         flush_print()
         return code

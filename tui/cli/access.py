@@ -8,14 +8,15 @@ once (:func:`choose`), and every engine the command makes (:func:`chosen`) acts 
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.core.entries.models import frozen_map
 from tui.core.policy.model import Access, Actor
+
+if TYPE_CHECKING:
+    import argparse  # annotations only: `execdeck run` in its common form never loads argparse
 
 ACTOR_ENV = "EXECDECK_ACTOR"
 SCOPE_ENV = "EXECDECK_SCOPE"
@@ -45,6 +46,8 @@ def parse_meta_value(text: str) -> Any:
 
     So ``level=3`` compares with ``gte: 3``, and ``team="007"`` stays the text 007.
     """
+    import json  # only here: `execdeck run` without --actor-meta never loads json
+
     try:
         value = json.loads(text)
     except ValueError:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import signal
 from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from tui.cli.access import chosen
 from tui.cli.output import STDERR
@@ -15,6 +15,9 @@ from tui.core.entries import LoadResult
 from tui.core.entries.loader import load_entries
 from tui.core.entries.paths import resolve_entry_paths
 from tui.core.records import attach_recorder
+
+if TYPE_CHECKING:
+    import argparse  # annotations only: `execdeck run` in its common form never loads argparse
 
 
 class SignalFlag:

@@ -4,7 +4,6 @@ command, whether that actor may get it and run it, and which policy decided. Not
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from tui.cli.access import half_set_notice
@@ -12,12 +11,13 @@ from tui.cli.output import say
 from tui.core.entries.fields import did_you_mean
 from tui.core.entries.models import LoadResult
 from tui.core.policy import EXEC_GET, EXEC_RUN, Access, Decision, Gate
+from tui.core.structs import record
 
 #: Shown for an executor without a whitelist: its commands cannot be listed ahead.
 ANY_COMMAND = "(any command)"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Row:
     """One line of the dry run. ``decision`` is ``None`` for :data:`ANY_COMMAND`."""
 

@@ -9,12 +9,12 @@ pipeline would, by SIGPIPE (its process group, or its container), and we exit 14
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from tui.cli.common import SignalFlag, engine_session, error, load
 from tui.cli.output import EXIT_STDOUT_CLOSED, STDERR, STDOUT, Output
@@ -22,6 +22,9 @@ from tui.core.command import join_words
 from tui.core.errors import ExecError
 from tui.core.process import KILL_GRACE, ExitStatus, Process
 from tui.core.streams import MAX_READ, StreamName
+
+if TYPE_CHECKING:
+    import argparse  # annotations only: `execdeck run` in its common form never loads argparse
 
 #: After the command exited, how long its output may still drain (a grandchild may hold the pipe).
 DRAIN_AFTER_EXIT = 2.0

@@ -22,12 +22,12 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from tui.core.errors import ExecError, internal, invalid
 from tui.core.streams import DEFAULT_CAP, Cancelled, DirectSource, Puller, StreamBuffer, StreamName, StreamReader
+from tui.core.structs import field, record
 
 #: Seconds between SIGTERM and SIGKILL when a time limit passes or a script ends.
 KILL_GRACE = 2.0
@@ -43,7 +43,7 @@ class ProcessState(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExitInfo:
     """How the backend saw the end: what :meth:`ProcessBackend.wait_exit` returns.
 
@@ -58,7 +58,7 @@ class ExitInfo:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExitStatus:
     """The end of a run, as every consumer (Lua, command line, console, records) sees it."""
 
@@ -234,7 +234,7 @@ def new_run_id() -> str:
     return os.urandom(6).hex()
 
 
-@dataclass
+@record
 class RunSpec:
     """What a process was asked to run: recorded, shown in headers, never changed after create."""
 

@@ -17,7 +17,6 @@ raises: a cache that cannot be read or written is a miss.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
 import marshal
 import os
@@ -27,11 +26,12 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from tui.core import structs
 from tui.core.entries.models import Entry, FileResult, Location, Problem, frozen_map
 
 CACHE_ENV = "EXECDECK_CACHE"
 #: Bumped whenever the layout below changes.
-FORMAT = 1
+FORMAT = 2
 #: Files kept at most; the least recently written go first (entry files that moved or were deleted).
 MAX_FILES = 200
 
@@ -146,21 +146,21 @@ def _spec(entry: Entry) -> dict[str, Any] | None:
     return {f.name: _keep(getattr(entry.spec, f.name)) for f in kind.fields}
 
 
-#: The key that marks a kept dataclass (a field's value such as a build recipe) among plain dicts.
-_DATACLASS = "\0dataclass"
+#: The key that marks a kept record (a field's value such as a build recipe) among plain dicts.
+_RECORD = "\0record"
 
 
 def _keep(value: Any) -> Any:
     """``value`` as marshal keeps it: the checkers give maps as frozen maps (read-only views), kept as dicts,
-    and some fields a frozen dataclass of the package (a build recipe), kept as its class and fields."""
+    and some fields a frozen record of the package (a build recipe), kept as its class and fields."""
     if isinstance(value, type(frozen_map())):
         return dict(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if structs.is_record(value) and not isinstance(value, type):
         cls = type(value)
         if not cls.__module__.startswith("tui."):
             raise TypeError(f"cannot keep a {cls.__qualname__}")  # caught by store(): not cached
-        fields = {f.name: _keep(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {_DATACLASS: f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
+        fields = {f.name: _keep(getattr(value, f.name)) for f in structs.fields(value)}
+        return {_RECORD: f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
     return value
 
 
@@ -168,8 +168,8 @@ def _restore(value: Any) -> Any:
     """What :func:`_keep` kept, as the checkers gave it."""
     if not isinstance(value, dict):
         return value
-    if _DATACLASS in value:
-        module, _, name = value[_DATACLASS].partition(":")
+    if _RECORD in value:
+        module, _, name = value[_RECORD].partition(":")
         if not module.startswith("tui."):
             raise LookupError(module)  # a miss: only the package's own classes are made from a cache file
         cls = getattr(importlib.import_module(module), name)

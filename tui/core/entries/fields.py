@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from tui.core.entries.models import Location, Problem, frozen_map
+from tui.core.structs import record
 
 if TYPE_CHECKING:
     from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -262,7 +262,7 @@ def boolean(check: Check, field: str, node: Node) -> Any:
 # ---- how a kind declares its fields ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Field:
     """One field of a kind's entries: what validation checks, and what ``check``, the console's details
     view and the README's reference table say about it.

@@ -8,11 +8,12 @@ the console's Problems view and the tests all speak of the same place.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias
+
+from tui.core.structs import field, record
 
 if TYPE_CHECKING:
     from tui.core.policy.model import Policy
@@ -23,7 +24,7 @@ def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     return MappingProxyType(dict(data or {}))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     """Where something was declared: a file and a 1-based line (0 when unknown)."""
 
@@ -34,7 +35,7 @@ class Location:
         return f"{self.path}:{self.line}" if self.line else str(self.path)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Problem:
     """One thing wrong in an entry file.
 
@@ -65,7 +66,7 @@ class Problem:
         return text
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class ExecutorSpec:
     """The fields every kind of executor has; each kind's spec class (declared in the kind's module) adds
     its own. ``command_whitelist`` is checked for every kind in one place (``Executor.exec``);
@@ -76,7 +77,7 @@ class ExecutorSpec:
     command_whitelist: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     """One entry of an entry file.
 
@@ -103,7 +104,7 @@ class Entry:
         return self.spec.command_whitelist if self.spec is not None else ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadResult:
     """Everything that loaded, and every problem found, across all files at once."""
 

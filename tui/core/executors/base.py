@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from tui.core.command import check_whitelist, is_loader_variable
@@ -28,6 +27,7 @@ from tui.core.entries.fields import Field
 from tui.core.entries.models import Entry, ExecutorSpec
 from tui.core.errors import invalid
 from tui.core.process import Process, ProcessBackend, RunSpec
+from tui.core.structs import record
 
 S = TypeVar("S", bound=ExecutorSpec)
 T = TypeVar("T")
@@ -86,7 +86,7 @@ class Scope:
                 cleanup()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExecutorStatus:
     """Whether an executor can run now: what ``execdeck list`` and the console show.
 
@@ -108,7 +108,7 @@ class ExecutorStatus:
         return self.short or ("ready" if self.ready else "unavailable")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PullProgress:
     """One step of a pull, summed over all its parts (``total`` grows as parts announce their sizes).
 
@@ -124,7 +124,7 @@ class PullProgress:
     done: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pull(Generic[S]):
     """The capability :data:`PULL`: fetch what an executor needs before it can run (a Docker image), only
     ever when asked.
@@ -142,7 +142,7 @@ StatusListener = Callable[[ExecutorStatus], None]
 """Hears an executor's status: called on a thread of the kind's, never the caller's."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StatusWatch(Generic[S]):
     """The capability :data:`STATUS_WATCH`: follow an executor's status as the world changes (a daemon that
     comes and goes, an image pulled or removed elsewhere), without the caller polling.
@@ -159,7 +159,7 @@ class StatusWatch(Generic[S]):
     subscribe: Callable[[S, Scope, StatusListener], Callable[[], None]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Build(Generic[S]):
     """The capability :data:`BUILD`: make what an executor needs (a Docker image) here, from what this
     machine has, only ever when asked: the console offers it when fetching it failed (no registry answers).
@@ -178,7 +178,7 @@ class Build(Generic[S]):
     run: Callable[[S, Scope, Callable[[PullProgress], None]], None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Leftover:
     """One thing a kind left behind that prune or the orphan sweep found: ``id`` for the kind, ``text`` one
     line for people, ``owner`` the instance that made it when the kind knows (a served console's keeper
@@ -189,7 +189,7 @@ class Leftover:
     owner: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Upkeep(Generic[S]):
     """What :class:`Prune` and :class:`OrphanSweep` share: where to look, and what is found there.
 
@@ -200,7 +200,7 @@ class Upkeep(Generic[S]):
     noun: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Prune(Upkeep[S]):
     """The capability :data:`PRUNE`: remove what ended runs left (exited containers).
 
@@ -214,7 +214,7 @@ class Prune(Upkeep[S]):
     help: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class OrphanSweep(Upkeep[S]):
     """The capability :data:`ORPHAN_SWEEP`: find what still runs for instances that are gone (crashed),
     and end it when the operator agrees.
@@ -229,7 +229,7 @@ class OrphanSweep(Upkeep[S]):
     title: str
 
 
-@dataclass(eq=False, kw_only=True)
+@record(eq=False, kw_only=True)
 class Kind(Generic[S]):
     """Everything about one kind of executor. A kind's module builds one and registers it.
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.command import split_dropping_empty
@@ -53,9 +52,10 @@ from tui.core.executors.base import (
 )
 from tui.core.executors.docker_build import BuildRecipe, recipe_field
 from tui.core.process import ProcessBackend, RunSpec
+from tui.core.structs import field, record
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class DockerSpec(ExecutorSpec):
     """The fields of an ``exec.docker`` entry, with the reference's defaults.
 

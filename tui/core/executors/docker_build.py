@@ -25,7 +25,6 @@ import io
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +40,7 @@ from tui.core.entries.fields import (
 )
 from tui.core.entries.models import frozen_map
 from tui.core.errors import internal
+from tui.core.structs import field, record
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
@@ -54,7 +54,7 @@ BUILD_TIMEOUT = 600
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BuildRecipe:
     """How to build an entry's image here: the Dockerfile's text, and the files of this machine that go
     into the build context, by their name there (paths absolute). ``needs`` says, for people, what the

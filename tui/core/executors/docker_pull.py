@@ -8,7 +8,6 @@ one :class:`PullProgress` per event, so a single progress bar can follow the who
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import docker.errors
@@ -17,6 +16,7 @@ import docker.utils
 from tui.core.errors import internal
 from tui.core.executors.base import PullProgress, Scope
 from tui.core.executors.docker_client import daemon_message, host_for, is_transport_error, unreachable
+from tui.core.structs import record
 
 
 def pull_image(image: str, host: str, scope: Scope, on_progress: Callable[[PullProgress], None]) -> None:
@@ -53,7 +53,7 @@ def pull_image(image: str, host: str, scope: Scope, on_progress: Callable[[PullP
     on_progress(PullProgress(status or f"pulled {image}", *_totals(layers), done=True))
 
 
-@dataclass
+@record
 class _Layer:
     current: int = 0  # bytes
     total: int = 0  # bytes; 0 while unknown

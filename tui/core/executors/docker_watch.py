@@ -27,13 +27,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from tui.core.executors.base import PULL, ExecutorStatus, Scope, StatusListener
 from tui.core.executors.docker_build import LOCAL_BUILD_LABEL
 from tui.core.executors.docker_client import DockerHost, daemon_message, inspect_image, ping, resolve_host
 from tui.core.executors.engine_api import APIError, EngineClient, ImageNotFound
+from tui.core.structs import record
 
 #: The first wait after a failed connection attempt; each next one doubles, up to :data:`BACKOFF_CAP`.
 BACKOFF_FIRST = 0.25
@@ -81,7 +81,7 @@ def backoff(first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP) -> Iterator[
         delay = min(cap, delay * 2)
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class _Subscriber:
     image: str
     on_status: StatusListener

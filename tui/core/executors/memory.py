@@ -26,7 +26,6 @@ import signal as _signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from tui.core.command import split_keeping_empty
 from tui.core.entries.fields import Field, env_map, string_field, string_list
@@ -35,9 +34,10 @@ from tui.core.errors import internal
 from tui.core.executors.base import Build, ExecutorStatus, Kind, OrphanSweep, Prune, Pull, Scope, StatusWatch
 from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
 from tui.core.streams import Cancelled, StreamName
+from tui.core.structs import record
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class MemorySpec(ExecutorSpec):
     """An ``exec.memory`` entry has the common fields only."""
 

@@ -22,7 +22,6 @@ import stat
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from tui.core.command import split_keeping_empty
 from tui.core.entries.fields import Field, env_map, string_field, string_list
@@ -32,6 +31,7 @@ from tui.core.executors import reactor
 from tui.core.executors.base import ExecutorStatus, Kind, Scope
 from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
 from tui.core.streams import DIRECT_BATCH, StreamName
+from tui.core.structs import record
 
 # Larger pipes mean fewer wake-ups for fast writers (Linux only; harmless elsewhere).
 _PIPE_SIZE = 1024 * 1024
@@ -41,7 +41,7 @@ _READ_SIZE = 256 * 1024  # a 1 MiB read allocates a fresh mmap each time: measur
 _GROW_AFTER = 1024 * 1024
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class NativeSpec(ExecutorSpec):
     """An ``exec.native`` entry has the common fields only."""
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from tui.core.entries.models import Entry
 from tui.core.errors import ErrorKind, ExecError
 from tui.core.policy.match import PatternSet, any_pattern_matches, condition_holds, resolve
 from tui.core.policy.model import DENIED_MESSAGES, EXEC_GET, EXEC_RUN, Access, Condition, Decision, Policy
+from tui.core.structs import record
 
 _NO_META: Mapping[str, Any] = {}
 
@@ -176,7 +176,7 @@ class Gate:
         return EntryAccess(get, commands)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EntryAccess:
     """The dry run of one executor: ``get`` and one decision per whitelisted command."""
 

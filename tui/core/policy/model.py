@@ -5,10 +5,10 @@ answer to one check (:class:`Decision`). Frozen values, shared between threads.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tui.core.entries.models import Location, frozen_map
+from tui.core.structs import field, record
 
 #: The two actions execdeck checks: acquiring an executor (the resource is its id) and creating a
 #: process (the resource is the command string exactly as given).
@@ -31,7 +31,7 @@ OPERATORS = ("eq", "ne", "lt", "gt", "lte", "gte", "in", "nin", "exists", "nexis
 PRESENCE_OPERATORS = ("exists", "nexists")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Condition:
     """``field operator value``: ``value_from`` (a field path) replaces ``value`` when it is set.
 
@@ -46,7 +46,7 @@ class Condition:
     pattern: Any = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Policy:
     """One ``security.policy`` entry: it applies to a check when an action pattern matches the action,
     a resource pattern the resource, and every condition holds."""
@@ -60,7 +60,7 @@ class Policy:
     groups: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Actor:
     """Who acts: an id (``user:alice``, ``visitor:3f2a``) and free-form meta for conditions."""
 
@@ -68,7 +68,7 @@ class Actor:
     meta: Mapping[str, Any] = field(default_factory=frozen_map)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Access:
     """The actor, the scope (the policy groups that apply) and strict mode of one engine.
 
@@ -93,7 +93,7 @@ class Access:
         return " · ".join(parts)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Decision:
     """The answer to one check. ``policy`` is the one that decided (the first matching deny, else the
     first matching allow); ``None`` when none did, and ``reason`` then says why."""

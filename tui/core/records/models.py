@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from tui.core.process import signal_name
+from tui.core.structs import asdict, record
 
 Status = Literal["running", "ok", "failed", "interrupted"]
 STATUSES: tuple[Status, ...] = ("running", "ok", "failed", "interrupted")
@@ -27,7 +26,7 @@ class RecordsError(Exception):
     """A problem with the records database, as one line for a person (``str(err)``)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunRecord:
     """One recorded run. Times are seconds since the epoch; ``env_names`` never carries values."""
 
@@ -88,6 +87,8 @@ class RunRecord:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any] | sqlite3.Row, status: Status | None = None) -> RunRecord:
+        import json  # here: a run that is only recorded (execdeck run) never reads a row back
+
         return cls(
             run_id=row["run_id"], executor_id=row["executor_id"], kind=row["kind"], command=row["command"],
             argv=tuple(json.loads(row["argv"])), work_dir=row["work_dir"],
@@ -156,3 +157,18 @@ def format_duration(seconds: float | None, *, millis: bool = True) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def json_strings(values: Iterable[str]) -> str:
+    """``json.dumps(list(values))``, the same text, for the strings of a run's row (argv, names).
+
+    Strings of printable ASCII without quotes or backslashes, what commands nearly always are, are written
+    here; anything else goes through :mod:`json`, whose import (with its C accelerator) is a measurable part
+    of a short ``execdeck run``.
+    """
+    items = list(values)
+    if all(text.isascii() and text.isprintable() and '"' not in text and "\\" not in text for text in items):
+        return "[" + ", ".join(f'"{text}"' for text in items) + "]"
+    import json
+
+    return json.dumps(items)

@@ -16,7 +16,6 @@ and records nothing more.
 from __future__ import annotations
 
 import contextlib
-import json
 import operator
 import os
 import threading
@@ -32,6 +31,7 @@ from tui.core.records.models import (
     DEFAULT_BUSY_TIMEOUT,
     DEFAULT_OUTPUT_CAP,
     RecordsError,
+    json_strings,
     os_user,
     resolve_records_path,
 )
@@ -250,8 +250,8 @@ class Recorder:
         process = run.process
         return {
             "run_id": spec.run_id, "executor_id": spec.executor_id, "kind": spec.kind, "command": spec.command,
-            "argv": json.dumps(list(spec.argv)), "work_dir": spec.work_dir,
-            "env_names": json.dumps(sorted(spec.env)),  # names only: values may be secrets
+            "argv": json_strings(spec.argv), "work_dir": spec.work_dir,
+            "env_names": json_strings(sorted(spec.env)),  # names only: values may be secrets
             "user": self._user, "actor": self._actor, "source": run.source, "handle": process.handle or "",
             "status": "running",
             "started_at": process.started_at if process.started_at is not None else time.time(),
