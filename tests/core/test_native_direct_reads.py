@@ -81,7 +81,7 @@ def test_a_subscriber_sees_what_the_lone_reader_took_while_the_process_still_run
     seen: list[bytes] = []
     process.subscribe(lambda stream, data: seen.append(data) if stream == "stdout" else None)
     batches: list[list[bytes]] = []
-    process.subscribe_batches(lambda stream, chunks: batches.append(chunks) if stream == "stdout" else None)
+    process.subscribe_batches(lambda stream, chunks, _: batches.append(chunks) if stream == "stdout" else None)
     process.start()
     got = b""
     while got != b"hello\n":

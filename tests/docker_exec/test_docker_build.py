@@ -4,7 +4,6 @@ what the recipe needs."""
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 from tests import dockertools as dt
 from tests.core.support import read_all
 from tests.docker_exec.conftest import EngineMaker
+from tui.core import structs
 from tui.core.entries import load_entries
 from tui.core.entries.models import Entry
 from tui.core.errors import ExecError
@@ -48,7 +48,7 @@ def sample_sandbox(image: str) -> Entry:
     busybox:1.36, is left alone on the shared daemon)."""
     entry = load_entries([REPO / "sample_entries"]).get("app:sandbox")
     assert entry is not None and isinstance(entry.spec, DockerSpec)
-    return dataclasses.replace(entry, spec=dataclasses.replace(entry.spec, image=image))
+    return structs.replace(entry, spec=structs.replace(entry.spec, image=image))
 
 
 def test_the_sample_sandbox_built_here_runs_the_samples_whitelist_locked_down(

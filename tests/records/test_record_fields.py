@@ -237,3 +237,29 @@ def test_open_store_for_a_reader_never_raises(records_path: Path, monkeypatch: p
     assert store is None and problem and problem.startswith("run records off: ") and "damaged" in problem
     monkeypatch.setenv("EXECDECK_RECORDS", "off")
     assert open_store() == (None, None)
+
+
+@pytest.mark.parametrize(("script", "size", "lines"), [
+    ("head -c 6000000 /dev/zero", 6000000, 1),  # binary: no newline at all, one unended line
+    ("head -c 3000000 /dev/zero; printf 'a\\nb\\n'; head -c 3000000 /dev/zero", 6000004, 3),
+    ("head -c 3000000 /dev/zero; printf 'a\\n'", 3000002, 1),
+    ("seq 1 400000", len(b"".join(b"%d\n" % i for i in range(1, 400001))), 400000),
+])
+def test_lines_are_counted_when_the_only_reader_reads_a_fast_stream_itself(
+    engine: Engine, records_path: Path, script: str, size: int, lines: int,
+) -> None:
+    # A sole reader takes a fast stream straight from the pipe, and the recorder hears of it in batches
+    # that say whether a newline may be in them: a newline in one chunk of megabytes of zeros still counts.
+    recorder = attach_recorder(engine)
+    process = engine.get("t:native").exec(f'sh -c "{script}"')
+    reader = process.open_reader("stdout")
+    process.start()
+    total = 0
+    while (chunk := reader.read(65536)) is not None:
+        total += len(chunk)
+    process.wait()
+    engine.shutdown()
+    recorder.close()
+    [record] = read_runs(records_path)
+    assert total == size
+    assert (record.stdout_bytes, record.stdout_lines) == (size, lines)

@@ -23,7 +23,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
 
 from tui.core.errors import ExecError, internal, invalid
 from tui.core.streams import DEFAULT_CAP, Cancelled, DirectSource, Puller, StreamBuffer, StreamName, StreamReader
@@ -33,8 +32,9 @@ from tui.core.structs import field, record
 KILL_GRACE = 2.0
 
 Subscriber = Callable[[StreamName, bytes], None]
-#: Gets the chunks of one stream in a list, several at once where a backend handed over a batch.
-BatchSubscriber = Callable[[StreamName, list[bytes]], None]
+#: Gets the chunks of one stream in a list, several at once where a backend handed over a batch, and
+#: whether any of them may hold a newline (``False`` only when the backend knows that none does).
+BatchSubscriber = Callable[[StreamName, list[bytes], bool], None]
 
 
 class ProcessState(StrEnum):
@@ -128,8 +128,10 @@ class OutputSink(ABC):
     @abstractmethod
     def write(self, stream: StreamName, data: bytes) -> None: ...
 
-    def deliver_direct(self, stream: StreamName, chunks: list[bytes]) -> None:  # noqa: B027 - optional hook
+    def deliver_direct(self, stream: StreamName, chunks: list[bytes],  # noqa: B027 - optional hook
+                       newline: bool = True) -> None:
         """Direct reads handed ``chunks`` to the only reader: tell the subscribers, buffer nothing.
+        ``newline`` is False when the backend knows that no chunk holds a newline.
 
         Called by the backend while it still holds its source lock, so the order of chunks holds."""
 
@@ -308,12 +310,12 @@ class _Output(OutputSink):
         }
         self._order = threading.Lock()  # keeps subscribers' view in arrival order across streams
         # (callback, takes batches)
-        self._subscribers: list[tuple[Callable[[StreamName, Any], None], bool]] = []
+        self._subscribers: list[tuple[Callable[..., None], bool]] = []
         self._on_end = on_end
         #: Set once both streams ended.
         self.done = _Latch()
 
-    def subscribe(self, callback: Callable[[StreamName, Any], None], batches: bool,
+    def subscribe(self, callback: Callable[..., None], batches: bool,
                   replay: bool) -> Callable[[], None]:
         """See :meth:`Process.subscribe`; ``batches`` says whether ``callback`` takes lists of chunks."""
         entry = (callback, batches)
@@ -324,10 +326,14 @@ class _Output(OutputSink):
         try:
             with self._order:
                 if replay:
-                    chunks = [(seq, "stdout", data) for seq, data in self.buffers["stdout"].retained()]
+                    chunks: list[tuple[int, StreamName, bytes]] = [
+                        (seq, "stdout", data) for seq, data in self.buffers["stdout"].retained()]
                     chunks += [(seq, "stderr", data) for seq, data in self.buffers["stderr"].retained()]
                     for _, name, data in sorted(chunks, key=lambda c: c[0]):
-                        callback(name, [data] if batches else data)  # type: ignore[arg-type]
+                        if batches:
+                            callback(name, [data], True)
+                        else:
+                            callback(name, data)
                 self._subscribers.append(entry)
                 self.subscribed = True
                 for buffer in self.buffers.values():
@@ -361,21 +367,23 @@ class _Output(OutputSink):
             for callback, batches in self._subscribers:
                 # A broken subscriber must not stop the output for the others.
                 with contextlib.suppress(Exception):
-                    callback(stream, [data] if batches else data)
+                    if batches:
+                        callback(stream, [data], True)
+                    else:
+                        callback(stream, data)
             buffer.append(data, seq)
 
-    def deliver_direct(self, stream: StreamName, chunks: list[bytes]) -> None:
+    def deliver_direct(self, stream: StreamName, chunks: list[bytes], newline: bool = True) -> None:
         joined: bytes | None = None
         with self._order:
             for callback, batches in self._subscribers:
-                if batches:
-                    arg: bytes | list[bytes] = chunks
-                else:
-                    if joined is None:
-                        joined = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-                    arg = joined
                 with contextlib.suppress(Exception):
-                    callback(stream, arg)
+                    if batches:
+                        callback(stream, chunks, newline)
+                    else:
+                        if joined is None:
+                            joined = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                        callback(stream, joined)
 
     def has_space(self, stream: StreamName) -> bool:
         return self.buffers[stream].has_space()
@@ -610,7 +618,7 @@ class Process:
         reader come as one batch, which spares a subscriber that only counts a call per read."""
         return self._subscribe(callback, True, replay)
 
-    def _subscribe(self, callback: Callable[[StreamName, Any], None], batches: bool,
+    def _subscribe(self, callback: Callable[..., None], batches: bool,
                    replay: bool) -> Callable[[], None]:
         return self._output.subscribe(callback, batches, replay)
 

@@ -220,7 +220,8 @@ def env_map(check: Check, field: str, node: Node) -> Any:
     return string_map(check, field, node, what="the value")
 
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmgt])i?b?\s*$", re.IGNORECASE)
+# Compiled (and cached by `re`) on first use, as every pattern of the modules a command line loads.
+_SIZE = r"(?i)^\s*(\d+)\s*([kmgt])i?b?\s*$"
 
 
 def integer(check: Check, field: str, node: Node) -> Any:
@@ -239,7 +240,7 @@ def _integer(check: Check, field: str, node: Node, *, sizes: bool) -> Any:
         return int(SafeConstructor().construct_yaml_int(node))
     hint = ""
     if is_str(node):
-        size = _SIZE.match(node.value)
+        size = re.match(_SIZE, node.value)
         if node.value.strip().isdigit():
             hint = "remove the quotes"
         elif size and sizes:

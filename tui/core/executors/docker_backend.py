@@ -53,9 +53,10 @@ _LIVENESS_EVERY = 10.0
 # docker-init (tini) with 127, naming the program (`[FATAL tini (7)] exec nope failed: No such file or
 # directory`); Podman's catatonit with 1, naming none (`ERROR (catatonit:6): failed to exec pid1: No such
 # file or directory`). Other reasons (permission denied) stay the run's own exit code and stderr.
+# Patterns as text, compiled (and cached by `re`) on first use: compiling at import cost every command line.
 _INIT_EXEC_FAILED = {
-    127: re.compile(rb"\[FATAL tini \(\d+\)\] exec (?P<program>.+?) failed: (?P<reason>[^\n]+)"),
-    1: re.compile(rb"ERROR \(catatonit:\d+\): failed to exec pid1: (?P<reason>No such file or directory)\n"),
+    127: rb"\[FATAL tini \(\d+\)\] exec (?P<program>.+?) failed: (?P<reason>[^\n]+)",
+    1: rb"ERROR \(catatonit:\d+\): failed to exec pid1: (?P<reason>No such file or directory)\n",
 }
 
 
@@ -305,7 +306,7 @@ class DockerBackend(ProcessBackend):
         pattern = _INIT_EXEC_FAILED.get(code)
         if pattern is None or not self._pump_done.wait(DRAIN_AFTER_EXIT + 1):
             return None
-        found = pattern.match(self._first_stderr)
+        found = re.match(pattern, self._first_stderr)
         named = found.groupdict().get("program") if found is not None else None
         if found is None or not (named or self.run.argv):
             return None

@@ -51,7 +51,8 @@ if TYPE_CHECKING:
 LOCAL_BUILD_LABEL = "execdeck.built-here"
 #: A build step may take this long before the daemon's answer counts as lost.
 BUILD_TIMEOUT = 600
-_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+# Compiled (and cached by `re`) on first use: this module loads with every docker entry, builds are rare.
+_STEP = r"^Step (\d+)/(\d+) : (.*)$"
 
 
 @record(frozen=True)
@@ -171,7 +172,7 @@ def build_image(image: str, recipe: BuildRecipe, host: str, scope: Scope,
             if "error" in event or "errorDetail" in event:
                 raise failed(str(event.get("error") or event.get("errorDetail")))
             line = str(event.get("stream", "")).strip()
-            found = _STEP.match(line)
+            found = re.match(_STEP, line)
             if found:
                 step, steps = int(found.group(1)), int(found.group(2))
                 on_progress(PullProgress(f"step {step}/{steps}: {found.group(3)}", step - 1, steps))

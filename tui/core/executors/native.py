@@ -339,6 +339,7 @@ class _Pipe:
         "idle_check",
         "lock",
         "name",
+        "newline",
         "pulls",
         "rearm",
         "resized",
@@ -366,6 +367,7 @@ class _Pipe:
         # What a sole reader read that the subscribers have yet to hear of (see ``took``).
         self.backlog: list[bytes] = []
         self.batch: list[bytes] | None = None
+        self.newline = False  # whether the backlog may hold a newline (see ``DirectSource.newline``)
         # Bound once: the reactor keeps them in sets and compares them.
         self.idle_check: Callable[[], None] = self._idle_check
         self.rearm: Callable[[], None] = self._rearm
@@ -387,6 +389,8 @@ class _Pipe:
             if not self.backlog:
                 self.watch_idle()  # the tick that hands the backlog over
             self.backlog.append(data)
+            if not self.newline and b"\n" in data:
+                self.newline = True
             if len(self.backlog) >= DIRECT_BATCH:
                 self.flush()
             elif self.resized:
@@ -399,7 +403,8 @@ class _Pipe:
         backlog = self.backlog
         if backlog:
             self.backlog = []
-            self.sink.deliver_direct(self.name, backlog)
+            newline, self.newline = self.newline, False
+            self.sink.deliver_direct(self.name, backlog, newline)
         self.batch = None  # the next read goes through ``took``, which opens the next batch
 
     def wait(self, timeout: float) -> None:

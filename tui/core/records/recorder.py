@@ -136,13 +136,14 @@ class Recorder:
             self._runs[process.run_id] = run
         cap = self.output_cap
 
-        def on_chunks(stream: StreamName, chunks: list[bytes]) -> None:
+        def on_chunks(stream: StreamName, chunks: list[bytes], newline: bool) -> None:
             # A batch: a sole reader's reads since the last hand-over (see Process.subscribe_batches).
             size = sum(map(len, chunks))
             if not size:
                 return
-            # `in` is a memchr: binary and newline-free output pays almost nothing for the line count.
-            newlines = sum(map(_count_newlines, chunks)) if any(map(_has_newline, chunks)) else 0
+            # `in` is a memchr: binary and newline-free output pays almost nothing for the line count, and
+            # nothing at all when the backend already looked (`newline` false).
+            newlines = sum(map(_count_newlines, chunks)) if newline and any(map(_has_newline, chunks)) else 0
             with run.lock:
                 run.bytes[stream] += size
                 run.lines[stream] += newlines
