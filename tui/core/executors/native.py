@@ -29,6 +29,7 @@ from tui.core.entries.models import ExecutorSpec
 from tui.core.errors import internal
 from tui.core.executors import reactor
 from tui.core.executors.base import ExecutorStatus, Kind, Scope
+from tui.core.heap import keep_heap
 from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
 from tui.core.streams import DIRECT_BATCH, StreamName
 from tui.core.structs import record
@@ -454,6 +455,7 @@ class _Pipe:
             self.resized = True
             with contextlib.suppress(OSError):
                 fcntl.fcntl(self.fd, _F_SETPIPE_SZ, _PIPE_SIZE)
+            keep_heap()  # batches of its reads are freed together: see tui.core.heap
 
     def _end(self) -> None:
         self.flush()
