@@ -104,10 +104,10 @@ _RUN_OPTIONS = {"--entries": "entries", "--env": "env", "--work-dir": "work_dir"
 
 def quick_run_args(words: list[str]) -> Any:
     """The parse of ``[--entries P]... run [--entries P] [--env K=V] [--work-dir D] [--timeout S] ID COMMAND...``
-    (options as ``--name value`` or ``--name=value``) without argparse, which costs a short ``execdeck run``
-    a tenth of its whole time; ``None`` for any other form (help, an abbreviated option, a value that looks
-    like an option, a bad number...), which the parser then reads and, if need be, explains. The result has
-    every attribute the parser's would have for the same words."""
+    (options as ``--name value`` or ``--name=value``) without argparse: loading it and building the parser
+    cost a short ``execdeck run`` a twentieth of its instructions. ``None`` for any other form (help, an
+    abbreviated option, a value that looks like an option, a bad number...), which the parser then reads
+    and, if need be, explains. The result has every attribute the parser's would have for the same words."""
     args = SimpleNamespace(
         subcommand="run", global_entries=[], entries=[], env=[], work_dir=None, timeout=None,
         global_actor=None, global_actor_meta=[], global_scope=[], global_strict=False,
