@@ -4,10 +4,15 @@ thread hand-off), and subscribers or a second reader joining meanwhile miss noth
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+
+import pytest
 
 from tests.core.support import read_all, seq_output
 from tests.dockertools import poll_until
 from tui.core.engine import Engine
+from tui.core.process import Process
+from tui.core.streams import DIRECT_BATCH, MAX_READ, StreamName
 
 
 def test_a_lone_reader_and_a_subscriber_both_get_every_byte_in_order(engine: Engine) -> None:
@@ -115,3 +120,148 @@ def test_a_second_reader_turns_direct_reads_off_and_misses_nothing_after_it_came
     assert read_all(second) == rest
     assert read_all(first) == rest
     process.wait()
+
+
+class _Counter:
+    """A subscriber that wants the first ``keep`` bytes of stdout and only counts after them, as a
+    recorder past its output cap does (``subscribe_batches`` with ``tally``)."""
+
+    def __init__(self, keep: int = 0) -> None:
+        self.keep = keep
+        self.kept = b""
+        self.counted = 0  # bytes told as counts
+        self.newlines = 0  # newlines told as counts
+        self.ends_with_newline: bool | None = None
+        self.lock = threading.Lock()
+
+    def subscribe(self, process: Process) -> None:
+        process.subscribe_batches(self._chunks, tally=self._tally)
+
+    def _chunks(self, stream: StreamName, chunks: list[bytes], _newline: bool) -> bool:
+        if stream != "stdout":
+            return False
+        with self.lock:
+            self.kept += b"".join(chunks)
+            return len(self.kept) >= self.keep
+
+    def _tally(self, stream: StreamName, size: int, newlines: int, ends_with_newline: bool) -> None:
+        assert size > 0
+        if stream == "stdout":
+            with self.lock:
+                self.counted += size
+                self.newlines += newlines
+                self.ends_with_newline = ends_with_newline
+
+    def check(self, expected: bytes) -> None:
+        """What it kept and what it was told add up to ``expected``, exactly."""
+        with self.lock:
+            assert expected.startswith(self.kept)
+            assert len(self.kept) + self.counted == len(expected)
+            assert self.kept.count(b"\n") + self.newlines == expected.count(b"\n")
+            if self.counted:
+                assert self.ends_with_newline == expected.endswith(b"\n")
+
+
+@pytest.mark.parametrize(("script", "expected"), [
+    ("head -c 6000000 /dev/zero", bytes(6000000)),  # binary: no newline at all
+    ("head -c 3000000 /dev/zero; printf 'a\\nb\\n'; head -c 3000000 /dev/zero",
+     bytes(3000000) + b"a\nb\n" + bytes(3000000)),
+    ("head -c 6000000 /dev/zero; printf 'a\\n'", bytes(6000000) + b"a\n"),  # ends on its only newline
+    ("seq 1 700000", seq_output(1, 700000)),
+], ids=["zeros", "newlines inside", "newline at the end", "lines"])
+@pytest.mark.parametrize("reader", [True, False], ids=["sole reader", "no reader"])
+def test_a_subscriber_that_only_counts_is_told_exact_counts(
+    engine: Engine, script: str, expected: bytes, reader: bool,
+) -> None:
+    # Past its first 100,000 bytes the subscriber wants counts: a sole reader then counts its reads where
+    # it reads them (held nowhere), and without a reader the pipe's reads are counted as they are written.
+    counter = _Counter(keep=100_000)
+    process = engine.get("t:native").exec(f'sh -c "{script}"')
+    stream = process.open_reader("stdout") if reader else None
+    counter.subscribe(process)
+    process.start()
+    if stream is not None:
+        assert read_all(stream, deadline=60) == expected
+    assert process.wait_done(60)
+    counter.check(expected)
+    # Told as counts, not as bytes, from the hand-over after its first 100,000 bytes on (a hand-over holds
+    # at most a batch of reads).
+    assert counter.counted >= len(expected) - 100_000 - DIRECT_BATCH * MAX_READ
+
+
+def test_counts_and_bytes_alternate_without_a_gap_when_a_subscriber_wants_bytes_for_a_while(
+    engine: Engine, tmp_path: Path,
+) -> None:
+    # One subscriber only counts what the lone reader reads straight from the pipe. While the writer
+    # pauses (the reader waiting, counting where it reads), another subscriber joins for bytes and gets
+    # every one of the next part; it leaves, and the reader counts again: the counts add up exactly.
+    expected = seq_output(1, 1_200_000)
+    third = len(expected) // 3
+    parts = [expected[:third], expected[third:2 * third], expected[2 * third:]]
+    for i, part in enumerate(parts):
+        (tmp_path / f"part{i}").write_bytes(part)
+    counter = _Counter()
+    process = engine.get("t:native").exec(
+        f"sh -c 'cat {tmp_path}/part0; read a; cat {tmp_path}/part1; read b; cat {tmp_path}/part2'")
+    reader = process.stream("stdout")
+    counter.subscribe(process)
+    process.start()
+    got: list[bytes] = []
+    thread = threading.Thread(target=lambda: got.append(read_all(reader, deadline=60)))
+    thread.start()
+    buffer = process.buffer("stdout")
+    poll_until(lambda: buffer.total >= third, 30, "the first part", interval=0.001)
+    busy: list[bytes] = []
+    leave = process.subscribe(lambda stream, data: busy.append(data) if stream == "stdout" else None)
+    process.write_stdin(b"a\n")
+    poll_until(lambda: sum(map(len, busy)) >= len(parts[1]), 30, "the second part as bytes", interval=0.001)
+    leave()
+    process.write_stdin(b"b\n")
+    thread.join(60)
+    assert process.wait_done(10)
+    assert got == [expected]
+    assert b"".join(busy) == parts[1]
+    counter.check(expected)
+    assert counter.counted > len(parts[0]) // 2 + len(parts[2]) // 2  # before and after: as counts
+
+
+def test_counts_reach_the_subscriber_while_the_run_goes_on_also_after_the_reader_paused(
+    engine: Engine, tmp_path: Path,
+) -> None:
+    # Counts are handed over on the pipe's ticks while its reader reads. A reader that stops reading for a
+    # while stops the ticks; when it reads on, its reads start them again, and the counts keep coming
+    # before the run ends (a recorder shows a running run's counts from them).
+    parts = [seq_output(1, 400_000), seq_output(400_001, 800_000)]
+    for i, part in enumerate(parts):
+        (tmp_path / f"part{i}").write_bytes(part)
+    counter = _Counter()
+    process = engine.get("t:native").exec(f"sh -c 'cat {tmp_path}/part0; cat {tmp_path}/part1; read a'")
+    reader = process.stream("stdout")
+    counter.subscribe(process)
+    process.start()
+
+    def read_exactly(size: int) -> bytes:
+        out = b""
+        while len(out) < size:
+            chunk = reader.read(min(65536, size - len(out)), timeout=30)
+            assert chunk, "no output"
+            out += chunk
+        return out
+
+    def told() -> int:
+        with counter.lock:
+            return len(counter.kept) + counter.counted
+
+    assert read_exactly(len(parts[0])) == parts[0]
+    poll_until(lambda: told() == len(parts[0]), 30, "the counts of the first part", interval=0.001)
+    pipe = process.buffer("stdout").direct
+    assert pipe is not None
+    poll_until(lambda: not pipe.ticking, 30, "the pipe to see its reader pause", interval=0.001)
+    assert read_exactly(len(parts[1])) == parts[1]
+    poll_until(lambda: told() == len(parts[0]) + len(parts[1]), 30, "the counts of the second part",
+               interval=0.001)
+    assert process.running  # told before the end, not at it
+    process.write_stdin(b"a\n")
+    assert read_all(reader) == b""
+    assert process.wait_done(10)
+    counter.check(parts[0] + parts[1])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import os
 import signal as _signal
 import threading
@@ -25,7 +26,16 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 
 from tui.core.errors import ExecError, internal, invalid
-from tui.core.streams import DEFAULT_CAP, Cancelled, DirectSource, Puller, StreamBuffer, StreamName, StreamReader
+from tui.core.streams import (
+    DEFAULT_CAP,
+    NEWLINE,
+    Cancelled,
+    DirectSource,
+    Puller,
+    StreamBuffer,
+    StreamName,
+    StreamReader,
+)
 from tui.core.structs import field, record
 
 #: Seconds between SIGTERM and SIGKILL when a time limit passes or a script ends.
@@ -34,7 +44,11 @@ KILL_GRACE = 2.0
 Subscriber = Callable[[StreamName, bytes], None]
 #: Gets the chunks of one stream in a list, several at once where a backend handed over a batch, and
 #: whether any of them may hold a newline (``False`` only when the backend knows that none does).
-BatchSubscriber = Callable[[StreamName, list[bytes], bool], None]
+#: Returning True says that it needs no more bytes, only counts (see :meth:`Process.subscribe_batches`).
+BatchSubscriber = Callable[[StreamName, list[bytes], bool], "bool | None"]
+#: ``tally(stream, size, newlines, ends_with_newline)``: what a subscriber that needs no more bytes is
+#: told instead of them, for one or more chunks of one stream, in arrival order (``size`` > 0).
+TallySubscriber = Callable[[StreamName, int, int, bool], None]
 
 
 class ProcessState(StrEnum):
@@ -134,6 +148,11 @@ class OutputSink(ABC):
         ``newline`` is False when the backend knows that no chunk holds a newline.
 
         Called by the backend while it still holds its source lock, so the order of chunks holds."""
+
+    def deliver_tally(self, stream: StreamName, size: int, newlines: int,  # noqa: B027 - optional hook
+                      ends_with_newline: bool) -> None:
+        """Direct reads handed ``size`` bytes to the only reader while every subscriber wanted counts
+        only (``tally`` set on the source): tell them those counts. Called holding the source lock."""
 
     @abstractmethod
     def has_space(self, stream: StreamName) -> bool: ...
@@ -295,6 +314,50 @@ class _Latch:
         return True
 
 
+class _Subscription:
+    """One subscriber of one process: a callback of chunks, or of lists of chunks (``batches``); one
+    of lists may have said that it needs only counts from now on (``counting``, ``tally``)."""
+
+    __slots__ = ("batches", "callback", "counting", "tally")
+
+    def __init__(self, callback: Callable[..., object], batches: bool, tally: TallySubscriber | None) -> None:
+        self.callback = callback
+        self.batches = batches
+        self.tally = tally
+        self.counting = False
+
+    def chunks(self, stream: StreamName, chunks: list[bytes], newline: bool) -> bool:
+        """Hand ``chunks`` over as bytes or, once counting, as counts. True when this started counting."""
+        if self.counting:
+            assert self.tally is not None
+            size = sum(map(len, chunks))
+            if size:
+                self.tally(stream, size, count_newlines(chunks, newline), _ends_with_newline(chunks))
+            return False
+        if self.callback(stream, chunks, newline) is True and self.tally is not None:
+            self.counting = True
+            return True
+        return False
+
+
+# Per chunk through map(): C all the way (a subscriber of a fast stream counted every call).
+_count_newlines = operator.methodcaller("count", b"\n")
+_has_newline = operator.methodcaller("__contains__", NEWLINE)  # an int: see tui.core.streams.NEWLINE
+
+
+def count_newlines(chunks: list[bytes], newline: bool = True) -> int:
+    """The newlines in ``chunks``; ``newline`` False says that the backend knows there is none.
+
+    ``in`` is a memchr: binary and newline-free output pays almost nothing, and nothing at all when
+    the backend already looked; ``count`` costs forty times more per byte, so it runs only where needed."""
+    return sum(map(_count_newlines, chunks)) if newline and any(map(_has_newline, chunks)) else 0
+
+
+def _ends_with_newline(chunks: list[bytes]) -> bool:
+    last = next((chunk for chunk in reversed(chunks) if chunk), b"")
+    return last[-1:] == b"\n"
+
+
 class _Output(OutputSink):
     """The :class:`OutputSink` of one process: its two stream buffers and its subscribers.
 
@@ -309,16 +372,19 @@ class _Output(OutputSink):
             "stderr": StreamBuffer("stderr", buffer_cap),
         }
         self._order = threading.Lock()  # keeps subscribers' view in arrival order across streams
-        # (callback, takes batches)
-        self._subscribers: list[tuple[Callable[..., None], bool]] = []
+        self._subscribers: list[_Subscription] = []
+        # Whether every subscriber needs only counts: the direct sources then count instead of handing
+        # over chunks (``DirectSource.tally``).
+        self._tally = False
         self._on_end = on_end
         #: Set once both streams ended.
         self.done = _Latch()
 
-    def subscribe(self, callback: Callable[..., None], batches: bool,
-                  replay: bool) -> Callable[[], None]:
-        """See :meth:`Process.subscribe`; ``batches`` says whether ``callback`` takes lists of chunks."""
-        entry = (callback, batches)
+    def subscribe(self, callback: Callable[..., object], batches: bool, replay: bool,
+                  tally: TallySubscriber | None = None) -> Callable[[], None]:
+        """See :meth:`Process.subscribe`; ``batches`` says whether ``callback`` takes lists of chunks,
+        ``tally`` (with ``batches``) what it is told once it returned True (it needs only counts)."""
+        entry = _Subscription(callback, batches, tally if batches else None)
         # Hold the sources still while registering: no chunk may be in flight past a new subscriber.
         locks = [lock for b in self.buffers.values() if (lock := b.puller_lock) is not None]
         for lock in locks:
@@ -331,11 +397,12 @@ class _Output(OutputSink):
                     chunks += [(seq, "stderr", data) for seq, data in self.buffers["stderr"].retained()]
                     for _, name, data in sorted(chunks, key=lambda c: c[0]):
                         if batches:
-                            callback(name, [data], True)
+                            entry.chunks(name, [data], True)
                         else:
                             callback(name, data)
                 self._subscribers.append(entry)
                 self.subscribed = True
+                self._set_tally()
                 for buffer in self.buffers.values():
                     if buffer.direct is not None:
                         buffer.direct.watching = True  # a direct read must tell the new subscriber
@@ -348,8 +415,22 @@ class _Output(OutputSink):
                 if entry in self._subscribers:
                     self._subscribers.remove(entry)
                     self.subscribed = bool(self._subscribers)
+                    self._set_tally()
 
         return unsubscribe
+
+    def _set_tally(self) -> None:
+        """Tell the direct sources whether every subscriber needs only counts (holding ``_order``).
+
+        A source reads the flag under its own lock, read by read, and hands over what it held in the
+        other form first (see ``DirectSource.tally``), so a change between two reads loses nothing."""
+        subscribers = self._subscribers
+        tally = bool(subscribers) and all(entry.counting for entry in subscribers)
+        if tally != self._tally:
+            self._tally = tally
+            for buffer in self.buffers.values():
+                if buffer.direct is not None:
+                    buffer.direct.tally = tally
 
     def end_all(self) -> None:
         """Both streams end now, without ``on_end`` (a start that failed)."""
@@ -364,26 +445,36 @@ class _Output(OutputSink):
         buffer.wait_for_space()
         with self._order:
             seq = next(_seq)
-            for callback, batches in self._subscribers:
-                # A broken subscriber must not stop the output for the others.
-                with contextlib.suppress(Exception):
-                    if batches:
-                        callback(stream, [data], True)
-                    else:
-                        callback(stream, data)
+            self._deliver(stream, [data], True)
             buffer.append(data, seq)
 
     def deliver_direct(self, stream: StreamName, chunks: list[bytes], newline: bool = True) -> None:
-        joined: bytes | None = None
         with self._order:
-            for callback, batches in self._subscribers:
-                with contextlib.suppress(Exception):
-                    if batches:
-                        callback(stream, chunks, newline)
-                    else:
-                        if joined is None:
-                            joined = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-                        callback(stream, joined)
+            self._deliver(stream, chunks, newline)
+
+    def _deliver(self, stream: StreamName, chunks: list[bytes], newline: bool) -> None:
+        """Hand ``chunks`` to every subscriber (holding ``_order``)."""
+        joined: bytes | None = None
+        switched = False
+        for entry in self._subscribers:
+            # A broken subscriber must not stop the output for the others.
+            with contextlib.suppress(Exception):
+                if entry.batches:
+                    switched = entry.chunks(stream, chunks, newline) or switched
+                else:
+                    if joined is None:
+                        joined = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                    entry.callback(stream, joined)
+        if switched:
+            self._set_tally()
+
+    def deliver_tally(self, stream: StreamName, size: int, newlines: int, ends_with_newline: bool) -> None:
+        with self._order:
+            for entry in self._subscribers:
+                if entry.counting:
+                    assert entry.tally is not None
+                    with contextlib.suppress(Exception):
+                        entry.tally(stream, size, newlines, ends_with_newline)
 
     def has_space(self, stream: StreamName) -> bool:
         return self.buffers[stream].has_space()
@@ -396,6 +487,8 @@ class _Output(OutputSink):
         buffer = self.buffers[stream]
         buffer.puller = puller
         buffer.direct = direct
+        if direct is not None:
+            direct.tally = self._tally
         if lock is not None:
             buffer.puller_lock = lock
 
@@ -611,16 +704,19 @@ class Process:
         still held. Callbacks run on pump threads and must be quick; they must not call back into
         this process. Returns a function that unsubscribes.
         """
-        return self._subscribe(callback, False, replay)
+        return self._output.subscribe(callback, False, replay)
 
-    def subscribe_batches(self, callback: BatchSubscriber, *, replay: bool = True) -> Callable[[], None]:
-        """Like :meth:`subscribe`, but ``callback(stream, chunks)`` gets a list: the reads of a sole
-        reader come as one batch, which spares a subscriber that only counts a call per read."""
-        return self._subscribe(callback, True, replay)
+    def subscribe_batches(self, callback: BatchSubscriber, *, replay: bool = True,
+                          tally: TallySubscriber | None = None) -> Callable[[], None]:
+        """Like :meth:`subscribe`, but ``callback(stream, chunks, newline)`` gets a list: the reads of a
+        sole reader come as one batch, which spares a subscriber that only counts a call per read.
 
-    def _subscribe(self, callback: Callable[..., None], batches: bool,
-                   replay: bool) -> Callable[[], None]:
-        return self._output.subscribe(callback, batches, replay)
+        With ``tally``, ``callback`` may return True once it needs no more bytes (a recorder past its
+        output cap): from then on ``tally`` hears of every chunk as counts instead, in the same order.
+        While every subscriber only counts, a sole reader's direct reads are counted where they are read
+        and no chunk is held for the subscribers (holding a batch of a fast stream's reads, out of the
+        processor's cache by the time it was handed over, cost a recorded stream a sixth of its speed)."""
+        return self._output.subscribe(callback, True, replay, tally)
 
     def add_exit_callback(self, callback: Callable[[Process], None]) -> None:
         """Call ``callback(process)`` once the process ended and both streams reached their end

@@ -345,7 +345,14 @@ class _Pipe:
         "rearm",
         "resized",
         "seen_pulls",
+        "seen_tally",
         "sink",
+        "tally",
+        "tally_lines",
+        "tally_newline_at",
+        "tally_sent",
+        "tally_sent_lines",
+        "tally_size",
         "ticking",
         "volume",
         "watching",
@@ -369,6 +376,16 @@ class _Pipe:
         self.backlog: list[bytes] = []
         self.batch: list[bytes] | None = None
         self.newline = False  # whether the backlog may hold a newline (see ``DirectSource.newline``)
+        # Set by the sink while every subscriber needs only counts: what a sole reader read that they
+        # have yet to hear of is then counts, and never bytes (see ``DirectSource.tally``). The counts
+        # only grow; ``flush`` hands over what they grew by since it last did (``tally_sent...``).
+        self.tally = False
+        self.tally_size = 0
+        self.tally_lines = 0
+        self.tally_newline_at = -1
+        self.tally_sent = 0
+        self.tally_sent_lines = 0
+        self.seen_tally = 0
         # Bound once: the reactor keeps them in sets and compares them.
         self.idle_check: Callable[[], None] = self._idle_check
         self.rearm: Callable[[], None] = self._rearm
@@ -380,23 +397,41 @@ class _Pipe:
         Subscribers hear of those reads in batches: up to ``DIRECT_BATCH`` reads, handed over together
         within a reactor tick (``_idle_check``), at the end of the pipe, and before any output that
         goes through the buffer. A call per read cost a recorded fast stream a third of its throughput,
-        so once the pipe is grown the reader adds to ``batch`` itself."""
+        so once the pipe is grown the reader adds to ``batch`` itself. While every subscriber needs only
+        counts (``tally``), every read comes here and is counted, and nothing is held: a held batch is
+        out of the processor's cache by the time the reader's next reads need the memory."""
         if data is None:
             self.flush()
             return
         if not self.resized:
             self._count(len(data))
         if self.sink.subscribed:
+            if self.tally:
+                if self.backlog:
+                    self.flush()  # bytes read before the subscribers turned to counting go first
+                self.watch_idle()  # the tick that hands the counts over
+                # The reader's fast path does the same, inline, once the pipe is grown.
+                self.tally_size += len(data)
+                if 10 in data:  # a memchr (see tui.core.streams.NEWLINE); counting costs forty times more
+                    self.tally_lines += data.count(b"\n")
+                    if data[-1] == 10:
+                        self.tally_newline_at = self.tally_size
+                # Grown, the reader counts its reads itself until the tick stops (``_idle_check``).
+                self.watching = not self.resized
+                return
+            if self.tally_size != self.tally_sent:
+                self.flush()  # counts of reads before a subscriber wanted bytes again go first
             if not self.backlog:
                 self.watch_idle()  # the tick that hands the backlog over
             self.backlog.append(data)
-            if not self.newline and b"\n" in data:
+            if not self.newline and 10 in data:  # see tui.core.streams.NEWLINE
                 self.newline = True
             if len(self.backlog) >= DIRECT_BATCH:
                 self.flush()
             elif self.resized:
                 self.batch = self.backlog
-        # Once grown, only subscribers need to hear (``Process.subscribe`` sets this again).
+        # Once grown, only subscribers need to hear (``Process.subscribe`` sets this again, holding the
+        # lock, so a reader that counts inline never misses a subscriber that wants bytes).
         self.watching = not self.resized or self.sink.subscribed
 
     def flush(self) -> None:
@@ -406,6 +441,12 @@ class _Pipe:
             self.backlog = []
             newline, self.newline = self.newline, False
             self.sink.deliver_direct(self.name, backlog, newline)
+        size = self.tally_size - self.tally_sent
+        if size:
+            lines = self.tally_lines - self.tally_sent_lines
+            self.tally_sent = self.tally_size
+            self.tally_sent_lines = self.tally_lines
+            self.sink.deliver_tally(self.name, size, lines, self.tally_newline_at == self.tally_size)
         self.batch = None  # the next read goes through ``took``, which opens the next batch
 
     def wait(self, timeout: float) -> None:
@@ -470,8 +511,9 @@ class _Pipe:
 
     def reader_active(self) -> bool:
         """Whether a reader pulled since the reactor last asked (it asks at least once a tick)."""
-        active = self.pulls != self.seen_pulls
+        active = self.pulls != self.seen_pulls or self.tally_size != self.seen_tally
         self.seen_pulls = self.pulls
+        self.seen_tally = self.tally_size
         return active
 
     def _idle_check(self) -> None:
@@ -484,7 +526,10 @@ class _Pipe:
             if self.reader_active() and not self.closed:
                 return
             self.ticking = False
-            self.batch = None  # no tick to hand it over now: reads go through ``took`` again
+            # No tick to hand a batch over now: reads go through ``took`` again. (A reader that counts
+            # inline goes on doing so: its next reads wake the reactor, which sees it active and starts
+            # the tick again, see ``_on_readable``.)
+            self.batch = None
             reactor.reactor().off_tick(self.idle_check)
         finally:
             self.lock.release()

@@ -16,7 +16,6 @@ and records nothing more.
 from __future__ import annotations
 
 import contextlib
-import operator
 import os
 import threading
 import time
@@ -26,7 +25,7 @@ from typing import Any
 
 from tui.core.engine import Engine
 from tui.core.pids import process_start_time
-from tui.core.process import Process, ProcessState
+from tui.core.process import Process, ProcessState, count_newlines
 from tui.core.records.models import (
     DEFAULT_BUSY_TIMEOUT,
     DEFAULT_OUTPUT_CAP,
@@ -40,10 +39,6 @@ from tui.core.records.store import RecordStore
 from tui.core.streams import StreamName
 
 #: Seconds between two ticks of the writer thread (new runs appear as ``running``, counts move on).
-# Called per chunk of a batch through map(): C all the way (a recorded fast stream counted every call).
-_count_newlines = operator.methodcaller("count", b"\n")
-_has_newline = operator.methodcaller("__contains__", b"\n")
-
 FLUSH_INTERVAL = 0.25
 #: Seconds between two stores of a running run's output. Longer than a tick on purpose: the
 #: compression then happens in a few large batches, mostly after a short fast run, not during it.
@@ -136,14 +131,12 @@ class Recorder:
             self._runs[process.run_id] = run
         cap = self.output_cap
 
-        def on_chunks(stream: StreamName, chunks: list[bytes], newline: bool) -> None:
+        def on_chunks(stream: StreamName, chunks: list[bytes], newline: bool) -> bool:
             # A batch: a sole reader's reads since the last hand-over (see Process.subscribe_batches).
             size = sum(map(len, chunks))
             if not size:
-                return
-            # `in` is a memchr: binary and newline-free output pays almost nothing for the line count, and
-            # nothing at all when the backend already looked (`newline` false).
-            newlines = sum(map(_count_newlines, chunks)) if newline and any(map(_has_newline, chunks)) else 0
+                return False
+            newlines = count_newlines(chunks, newline)
             with run.lock:
                 run.bytes[stream] += size
                 run.lines[stream] += newlines
@@ -151,7 +144,7 @@ class Recorder:
                 room = cap - run.kept
                 if room <= 0:
                     run.dropped += size
-                    return
+                    return True
                 for data in chunks:
                     if room <= 0:
                         run.dropped += len(data)
@@ -163,12 +156,20 @@ class Recorder:
                         run.pending.append((stream, data))
                         run.kept += len(data)
                         room -= len(data)
+                return room <= 0  # past the cap only counts are needed (see on_tally)
+
+        def on_tally(stream: StreamName, size: int, newlines: int, ends_with_newline: bool) -> None:
+            with run.lock:
+                run.bytes[stream] += size
+                run.lines[stream] += newlines
+                run.last[stream] = ends_with_newline
+                run.dropped += size
 
         def on_exit(_: Process) -> None:
             run.ended = True
             self._wake.set()
 
-        run.unsubscribe = process.subscribe_batches(on_chunks, replay=True)
+        run.unsubscribe = process.subscribe_batches(on_chunks, replay=True, tally=on_tally)
         process.add_exit_callback(on_exit)
 
     # -- the writer thread -------------------------------------------------------------------------
