@@ -174,3 +174,38 @@ def test_a_run_whose_execdeck_was_killed_shows_as_interrupted(execdeck: Execdeck
     history = json.loads(execdeck("history", "--json", "--status", "interrupted").stdout)["runs"]
     assert [r["run_id"] for r in history] == [record.run_id]
     assert b"interrupted" in execdeck("history").stdout
+
+
+_OPEN_LATER_SCRIPT = """
+import sys
+from pathlib import Path
+from tui.core.engine import Engine
+from tui.core.entries import load_entries
+from tui.core.records import attach_recorder
+
+folder = Path(sys.argv[1])
+engine = Engine(load_entries([folder / "t.yaml"]))
+recorder = attach_recorder(engine, path=folder / "runs.sqlite3", open_later=True)
+process = engine.get("t:native").exec("echo hi")
+print("sqlite3" in sys.modules, (folder / "runs.sqlite3").exists())  # before the run: neither
+process.start()
+process.wait()
+engine.shutdown()
+recorder.close()
+print("sqlite3" in sys.modules, (folder / "runs.sqlite3").exists())
+"""
+
+
+def test_the_command_line_opens_its_records_while_the_run_starts_not_before(tmp_path: Path) -> None:
+    # execdeck run opens the records database (and loads SQLite) on the recorder's writer thread, once a run
+    # is there: a container's run sends its first request to the daemon without waiting for either.
+    import subprocess
+    import sys
+
+    (tmp_path / "t.yaml").write_text("namespace: t\nentries:\n  - name: native\n    kind: exec.native\n")
+    done = subprocess.run([sys.executable, "-c", _OPEN_LATER_SCRIPT, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "EXECDECK_CACHE": "off"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["False False", "True True"]
+    [record] = read_runs(tmp_path / "runs.sqlite3")
+    assert (record.command, record.status, record.stdout_bytes) == ("echo hi", "ok", 3)

@@ -103,10 +103,10 @@ def engine_session(
     """
     engine = Engine(result, source=source, access=chosen(), long_lived=long_lived)
     # Run records (EXECDECK_RECORDS chooses the file or `off`); a database problem is one notice, never a failed run.
-    recorder = attach_recorder(engine, source=source, on_problem=error)
-    for line in (recorder.problem, *recorder.notices):
-        if line:
-            error(line)
+    # Opened on its writer thread, while the first run starts (see tui.core.records.recorder).
+    recorder = attach_recorder(engine, source=source, on_problem=error, open_later=True, on_notice=error)
+    if recorder.problem:
+        error(recorder.problem)
     previous: dict[signal.Signals, object] = {}
 
     raised: list[int] = []

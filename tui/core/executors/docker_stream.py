@@ -9,9 +9,9 @@ of one stream from one read are joined, so a fast writer costs few sink writes.
 
 from __future__ import annotations
 
+import _socket  # not socket: see tui.core.executors.engine_api
 import contextlib
 import select
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +40,7 @@ class AttachChannel:
     def __init__(self, raw: Any) -> None:
         self._raw = raw
         sock = getattr(raw, "_sock", raw)
-        assert isinstance(sock, socket.socket)
+        assert isinstance(sock, _socket.socket)
         self._sock = sock
         # send() then waits at most a tick, so a cancelled stdin write gets a chance to stop.
         sock.settimeout(_TICK)
@@ -78,7 +78,7 @@ class AttachChannel:
     def shutdown_write(self) -> None:
         """End of input: the program reads end of file (with ``StdinOnce``). Never raises."""
         with contextlib.suppress(OSError, ValueError):
-            self._sock.shutdown(socket.SHUT_WR)
+            self._sock.shutdown(_socket.SHUT_WR)
 
     def close(self) -> None:
         """Close the connection (and the response holding it). Idempotent, never raises."""

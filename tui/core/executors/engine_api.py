@@ -24,10 +24,10 @@ Connections are kept alive and reused one call at a time, as the SDK's pool does
 
 from __future__ import annotations
 
+import _socket  # not socket: its enums cost a container's command line more than the rest of this module
 import contextlib
 import json
 import select
-import socket
 import threading
 import time
 import urllib.parse
@@ -97,7 +97,7 @@ class _Headers(dict[str, str]):
 class _Connection:
     """One socket to the daemon and the bytes read from it ahead of their use."""
 
-    def __init__(self, sock: socket.socket, link: Any = None) -> None:
+    def __init__(self, sock: _socket.socket, link: Any = None) -> None:
         self.sock = sock
         self.link = link  # the ssh process behind an ssh:// connection, closed with it
         self.buffer = bytearray()
@@ -135,7 +135,7 @@ class _Connection:
             if not exact:
                 self.fill()
                 continue
-            peeked = self._recv(_READ, socket.MSG_PEEK)
+            peeked = self._recv(_READ, _socket.MSG_PEEK)
             if not peeked:
                 raise EngineUnreachable("the daemon closed the connection before it answered")
             self.answered = True
@@ -249,7 +249,7 @@ class StreamedResponse:
     def close(self) -> None:
         """End the connection (a read blocked on it returns). Idempotent, never raises."""
         with contextlib.suppress(OSError):
-            self._conn.sock.shutdown(socket.SHUT_RDWR)
+            self._conn.sock.shutdown(_socket.SHUT_RDWR)
         self._conn.close()
 
 
@@ -299,11 +299,11 @@ class EngineClient:
         self._last_link: Any = None
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme == "unix":
-            self._address: Any = (socket.AF_UNIX, parts.path or "/var/run/docker.sock")
+            self._address: Any = (_socket.AF_UNIX, parts.path or "/var/run/docker.sock")
         elif parts.scheme in ("tcp", "http"):
             if not parts.hostname:
                 raise ValueError(f"no host in the Docker daemon URL {base_url}")
-            self._address = (socket.AF_INET, (parts.hostname, parts.port or 2375))
+            self._address = (_socket.AF_INET, (parts.hostname, parts.port or 2375))
         elif parts.scheme == "ssh":
             from tui.core.executors.docker_ssh import ssh_command
 
@@ -321,9 +321,11 @@ class EngineClient:
             self._last_link = link
             return _Connection(link.socket, link)
         family, address = self._address
-        if family == socket.AF_INET:
+        if family == _socket.AF_INET:
+            import socket  # tcp:// only (it resolves names)
+
             return _Connection(socket.create_connection(address, timeout=timeout))
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock = _socket.socket(family, _socket.SOCK_STREAM)
         try:
             sock.settimeout(timeout)
             sock.connect(address)

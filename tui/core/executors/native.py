@@ -19,9 +19,9 @@ import os
 import select
 import signal
 import stat
-import subprocess
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tui.core.command import split_keeping_empty
 from tui.core.entries.fields import Field, env_map, string_field, string_list
@@ -33,6 +33,9 @@ from tui.core.heap import keep_heap
 from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
 from tui.core.streams import DIRECT_BATCH, StreamName
 from tui.core.structs import record
+
+if TYPE_CHECKING:
+    import subprocess
 
 # Larger pipes mean fewer wake-ups for fast writers (Linux only; harmless elsewhere).
 _PIPE_SIZE = 1024 * 1024
@@ -161,6 +164,8 @@ class NativeBackend(ProcessBackend):
             _close_all(fds)
             raise internal(f"pipe: {err.strerror or err}", command=" ".join(self.argv)) from err
         stdin_read, stdin_write, out_read, out_write, err_read, err_write = fds
+        import subprocess  # here: a command line that runs in a container never loads it (locale, selectors)
+
         try:
             self._popen = subprocess.Popen(
                 [self.program, *self.argv[1:]], executable=self.program,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tui.core.process import signal_name
 from tui.core.structs import asdict, record
+
+if TYPE_CHECKING:
+    import sqlite3
 
 Status = Literal["running", "ok", "failed", "interrupted"]
 STATUSES: tuple[Status, ...] = ("running", "ok", "failed", "interrupted")

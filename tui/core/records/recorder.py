@@ -11,6 +11,11 @@ purpose: a fast producer then runs undisturbed, and its output is stored in a fe
 
 A database failure never stops a run: the recorder says so once (``problem``, ``on_problem``)
 and records nothing more.
+
+The command line opens the database on the writer thread, at its first tick or at the first run's end
+(``attach_recorder(open_later=True)``): SQLite's modules and the open then happen while a container
+starts, not before its first request to the daemon (a tenth of what ``execdeck run`` adds to a
+container's start was records), and a run that ends at once waits for them no longer than before.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.core.engine import Engine
 from tui.core.pids import process_start_time
@@ -34,9 +39,10 @@ from tui.core.records.models import (
     os_user,
     resolve_records_path,
 )
-from tui.core.records.schema import pack_chunks
-from tui.core.records.store import RecordStore
 from tui.core.streams import StreamName
+
+if TYPE_CHECKING:
+    from tui.core.records.store import RecordStore
 
 #: Seconds between two ticks of the writer thread (new runs appear as ``running``, counts move on).
 FLUSH_INTERVAL = 0.25
@@ -88,8 +94,14 @@ class Recorder:
 
     def __init__(self, engine: Engine | None, store: RecordStore | None, *, source: str,
                  output_cap: int = DEFAULT_OUTPUT_CAP, problem: str | None = None,
-                 on_problem: Callable[[str], None] | None = None) -> None:
+                 on_problem: Callable[[str], None] | None = None,
+                 opener: Callable[[], RecordStore] | None = None,
+                 on_notice: Callable[[str], None] | None = None) -> None:
+        """``opener``, given instead of ``store``, opens the store on the writer thread (and raises
+        :class:`RecordsError`); what it has to say goes to ``on_notice``, a failure to ``on_problem``."""
         self.store = store
+        self._opener = opener if store is None else None
+        self._on_notice = on_notice
         self.source = source
         self.output_cap = output_cap
         self.problem = problem
@@ -98,14 +110,16 @@ class Recorder:
         self._runs_lock = threading.Lock()
         self._wake = threading.Event()
         self._closing = threading.Event()
-        self._user = os_user()
         actor = engine.gate.access.actor if engine is not None else None
         self._actor = actor.id if actor is not None else ""
         self._pid = os.getpid()
-        self._pid_start = process_start_time(self._pid)
+        # Found by the writer thread before its first row (see the module's doc).
+        self._identified = False
+        self._user = ""
+        self._pid_start = ""
         self._remove_listener: Callable[[], None] = lambda: None
         self._thread: threading.Thread | None = None
-        if engine is not None and store is not None:
+        if engine is not None and (store is not None or self._opener is not None):
             self._remove_listener = engine.add_listener(self._on_process)
             self._thread = threading.Thread(target=self._writer, name="records-writer", daemon=True)
             self._thread.start()
@@ -117,8 +131,9 @@ class Recorder:
 
     @property
     def active(self) -> bool:
-        """Whether runs are being recorded now."""
-        return self.store is not None and self.problem is None and not self._closing.is_set()
+        """Whether runs are being recorded now (the store may still be opening)."""
+        return ((self.store is not None or self._opener is not None) and self.problem is None
+                and not self._closing.is_set())
 
     # -- the I/O side (must stay cheap) ------------------------------------------------------------
 
@@ -184,6 +199,10 @@ class Recorder:
             self._wake.clear()
             closing = self._closing.is_set()
             try:
+                if self.store is None and not self._open():
+                    if closing:
+                        return
+                    continue
                 self._flush(final=closing)
             except RecordsError as err:
                 self._fail(str(err))
@@ -194,7 +213,27 @@ class Recorder:
             if closing:
                 return
 
+    def _open(self) -> bool:
+        """Open the store given as an opener, once a run is there to record. False while none is.
+
+        Raises:
+            RecordsError: it cannot be opened (the writer turns that into ``problem``).
+        """
+        assert self._opener is not None
+        with self._runs_lock:
+            if not self._runs:
+                return False
+        self.store = self._opener()
+        self._opener = None
+        for notice in self.store.notices:
+            if self._on_notice is not None:
+                with contextlib.suppress(Exception):
+                    self._on_notice(notice)
+        return True
+
     def _flush(self, final: bool) -> None:
+        from tui.core.records.store import RecordStore  # loaded by the time a store exists
+
         assert self.store is not None
         with self._runs_lock:
             runs = list(self._runs.values())
@@ -211,6 +250,10 @@ class Recorder:
                         continue
                     if not started:
                         continue
+                    if not self._identified:
+                        self._identified = True
+                        self._user = os_user()
+                        self._pid_start = process_start_time(self._pid)
                     RecordStore.insert_run(conn, self._first_row(run))
                     run.inserted = True
                 closing_run = run.ended or final
@@ -236,6 +279,9 @@ class Recorder:
                     run.unsubscribe()
 
     def _store_chunks(self, conn: Any, run: _Run, chunks: list[tuple[StreamName, bytes]]) -> None:
+        from tui.core.records.schema import pack_chunks
+        from tui.core.records.store import RecordStore
+
         batch: list[tuple[StreamName, bytes]] = []
         size = 0
         for chunk in [*chunks, None]:
@@ -314,7 +360,8 @@ class Recorder:
 def attach_recorder(
     engine: Engine, *, source: str | None = None, path: Path | str | None = None, disabled: bool = False,
     output_cap: int = DEFAULT_OUTPUT_CAP, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
-    on_problem: Callable[[str], None] | None = None,
+    on_problem: Callable[[str], None] | None = None, open_later: bool = False,
+    on_notice: Callable[[str], None] | None = None,
 ) -> Recorder:
     """Record every process ``engine`` creates from now on; never raises.
 
@@ -324,11 +371,25 @@ def attach_recorder(
     ``problem`` is the one line to show (``run records off: ...``). If the database fails later,
     ``on_problem(line)`` is called once from the writer thread (without it, the line is logged).
     Call :meth:`Recorder.close` at the end.
+
+    With ``open_later`` the database is opened by the writer thread once a run is there (see the
+    module's doc): a database that cannot be used then reaches ``on_problem`` too, and what opening it
+    had to say (``notices``) reaches ``on_notice``.
     """
     chosen = source or engine.source
     target = resolve_records_path(str(path) if path is not None else None, disabled=disabled)
     if target is None:
         return Recorder(None, None, source=chosen)
+    if open_later:
+        def opener() -> RecordStore:
+            from tui.core.records.store import RecordStore  # on the writer thread, with SQLite
+
+            return RecordStore.open(target, busy_timeout=busy_timeout)
+
+        return Recorder(engine, None, source=chosen, output_cap=output_cap, on_problem=on_problem,
+                        opener=opener, on_notice=on_notice)
+    from tui.core.records.store import RecordStore
+
     try:
         store = RecordStore.open(target, busy_timeout=busy_timeout)
     except RecordsError as err:
