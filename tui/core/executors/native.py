@@ -21,7 +21,6 @@ import signal
 import stat
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from tui.core.command import split_keeping_empty
 from tui.core.entries.fields import Field, env_map, string_field, string_list
@@ -29,13 +28,11 @@ from tui.core.entries.models import ExecutorSpec
 from tui.core.errors import internal
 from tui.core.executors import reactor
 from tui.core.executors.base import ExecutorStatus, Kind, Scope
+from tui.core.executors.spawn import Child, spawn
 from tui.core.heap import keep_heap
 from tui.core.process import ExitInfo, OutputSink, ProcessBackend, RunSpec
 from tui.core.streams import DIRECT_BATCH, StreamName
 from tui.core.structs import record
-
-if TYPE_CHECKING:
-    import subprocess
 
 # Larger pipes mean fewer wake-ups for fast writers (Linux only; harmless elsewhere).
 _PIPE_SIZE = 1024 * 1024
@@ -140,7 +137,7 @@ class NativeBackend(ProcessBackend):
         self.work_dir = work_dir
         # Resolved now, "when the process is created", so a later PATH change cannot matter.
         self.program = resolve_program(argv[0], work_dir) if argv else None
-        self._popen: subprocess.Popen[bytes] | None = None
+        self._popen: Child | None = None
         self._stdin_lock = threading.Lock()
         self._stdin = -1  # our end of the child's stdin; -1 once closed
 
@@ -164,14 +161,9 @@ class NativeBackend(ProcessBackend):
             _close_all(fds)
             raise internal(f"pipe: {err.strerror or err}", command=" ".join(self.argv)) from err
         stdin_read, stdin_write, out_read, out_write, err_read, err_write = fds
-        import subprocess  # here: a command line that runs in a container never loads it (locale, selectors)
-
         try:
-            self._popen = subprocess.Popen(
-                [self.program, *self.argv[1:]], executable=self.program,
-                stdin=stdin_read, stdout=out_write, stderr=err_write,
-                env=self.env, cwd=self.work_dir or None, start_new_session=True, close_fds=True,
-            )
+            self._popen = spawn(self.program, [self.program, *self.argv[1:]], self.env, self.work_dir or None,
+                                stdin_read, out_write, err_write)
         except OSError as err:
             _close_all([stdin_write, out_read, err_read])  # ours; the finally closes the child's
             raise internal(f"fork/exec {self.program}: {err.strerror or err}", command=" ".join(self.argv)) from err
