@@ -24,13 +24,25 @@ class SignalFlag:
     """A flag a signal handler sets: no lock, unlike ``threading.Event``. A handler runs between any
     two bytecodes of the main thread, its own included: one that takes a lock deadlocks when a second
     signal lands while the first holds it (a quick double ctrl+c hung ``execdeck run`` that way).
-    ``signum`` is the first signal that set it."""
+    ``signum`` is the first signal that set it.
+
+    ``ending`` is the signal that raised :class:`Interrupted` (0 before). The raise lands wherever the main
+    thread is, and Python swallows an exception raised inside a finalizer or a weak reference's callback
+    (``Exception ignored in ...``): a second ctrl+c that landed in one left ``execdeck run`` running for
+    good, its later signals ignored as part of the way out. A loop of the main thread that is still going
+    calls :meth:`raise_lost`."""
 
     def __init__(self) -> None:
         self._set = False
         self.signum = 0
         self.holding = False
         self.held = 0
+        self.ending = 0
+
+    def raise_lost(self) -> None:
+        """Raise :class:`Interrupted` again if one was raised and we are still here (it was swallowed)."""
+        if self.ending and not self.holding:
+            raise Interrupted(self.ending)
 
     def set(self, signum: int = 0) -> None:
         if not self._set:
@@ -121,9 +133,11 @@ def engine_session(
             if every_signal:
                 return
         raised.append(signum)
-        if on_signal is not None and on_signal.holding:
-            on_signal.held = signum  # raised when the held block ends
-            return
+        if on_signal is not None:
+            on_signal.ending = signum  # see SignalFlag.raise_lost
+            if on_signal.holding:
+                on_signal.held = signum  # raised when the held block ends
+                return
         raise Interrupted(signum)
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -154,6 +154,7 @@ def _wait(process: Process, interrupted: SignalFlag) -> ExitStatus | None:
     the SIGPIPE that this sent it by a grace (it ignores SIGPIPE: the session's end kills it)."""
     forwarded = False
     while not process.wait_exited(0.1):
+        interrupted.raise_lost()
         if interrupted.is_set() and not forwarded:
             forwarded = True
             with contextlib.suppress(ExecError):

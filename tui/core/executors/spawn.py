@@ -1,8 +1,8 @@
 """Starting a host process as ``subprocess.Popen`` does, for a tenth of its bookkeeping.
 
 A native run's start (``exec("true")``, ``start()``, ``wait()``) spent more time in ``Popen``'s Python
-code (its handles, its checks, its file objects, its audit of every argument) than in our own, which
-showed in many short runs (B2). On CPython 3.11 :func:`spawn` calls what ``Popen`` calls in the end,
+code (its handles, its checks, its file objects) than in our own, which
+showed in many short runs. On CPython 3.11 :func:`spawn` calls what ``Popen`` calls in the end,
 ``_posixsubprocess.fork_exec``, with the same arguments ``Popen`` would pass for the same request (its
 own pipes closed, a new session, ``close_fds``, ``vfork`` where the C code allows it), and reads the
 child's report of a failed ``exec`` the same way. ``fork_exec`` is not a public function: elsewhere
@@ -20,7 +20,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-# The signature this module passes is 3.11's (Lib/subprocess.py, Popen._execute_child).
+# The signature this module passes is 3.11's: the arguments that 3.11's Popen._execute_child passes.
 FAST = sys.platform == "linux" and sys.version_info[:2] == (3, 11)
 
 
