@@ -523,10 +523,11 @@ class _Pipe:
             if self.reader_active() and not self.closed:
                 return
             self.ticking = False
-            # No tick to hand a batch over now: reads go through ``took`` again. (A reader that counts
-            # inline goes on doing so: its next reads wake the reactor, which sees it active and starts
-            # the tick again, see ``_on_readable``.)
+            # No tick to hand a batch or counts over now: the next read goes through ``took`` again, which
+            # starts it. (A reader counting inline would otherwise go on without a tick: the reactor,
+            # armed again below, may take what is in the pipe meanwhile and never see the reader active.)
             self.batch = None
+            self.watching = True
             reactor.reactor().off_tick(self.idle_check)
         finally:
             self.lock.release()
