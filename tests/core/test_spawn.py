@@ -4,6 +4,7 @@ processes; each test runs on both paths."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 from collections.abc import Iterator
@@ -99,8 +100,6 @@ def test_a_failed_exec_raises_the_childs_errno(fast: bool, tmp_path: Path, make:
     finally:
         os.close(r)
         os.close(w)
-    import errno
-
     assert raised.value.errno == getattr(errno, code)
     assert raised.value.strerror == os.strerror(getattr(errno, code))
 

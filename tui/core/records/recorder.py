@@ -225,8 +225,8 @@ class Recorder:
                 return False
         self.store = self._opener()
         self._opener = None
-        for notice in self.store.notices:
-            if self._on_notice is not None:
+        if self._on_notice is not None:
+            for notice in self.store.notices:
                 with contextlib.suppress(Exception):
                     self._on_notice(notice)
         return True
